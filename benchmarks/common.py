@@ -1,0 +1,30 @@
+"""Shared helpers of the benchmarks: where results go and what they record."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+from qwen_vad.runs import git_state, package_versions
+
+OUT_DIR = Path(__file__).resolve().parent / "out"
+
+
+def write_result(name: str, result: dict) -> Path:
+    """Write ``benchmarks/out/<name>.json`` with the machine and code it was measured on."""
+    OUT_DIR.mkdir(exist_ok=True)
+    record = {
+        "benchmark": name,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count()},
+        "git": git_state(),
+        "packages": package_versions(),
+        **result,
+    }
+    path = OUT_DIR / f"{name}.json"
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return path

@@ -1,0 +1,216 @@
+"""The command line of every stage: ``python -m qwen_vad.<stage> exp=NAME key=value ...``.
+
+Hydra composes the schema (``qwen_vad.config.Config``), the chosen experiment file and the
+overrides, and gives multirun sweeps (``-m seed=1,2,3``) and launcher plugins (SLURM). Before
+Hydra starts, the experiment name and every key (inside the experiment file and on the
+command line) are checked against the schema, so a typo fails at once with the valid choices.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import functools
+import logging
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import hydra
+from hydra.core.config_store import ConfigStore
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
+
+from qwen_vad.config import Config, experiment_names, experiments_dir
+from qwen_vad.runs import Run, attach_log, create_run, finish_run
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EXPERIMENT = "smoke"
+PRIMARY_CONFIG = "qwen_vad"
+
+
+class ConfigError(ValueError):
+    """A bad experiment name or key; the message lists the valid choices."""
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+
+
+def schema() -> DictConfig:
+    return OmegaConf.structured(Config)
+
+
+def load_experiment(name: str) -> DictConfig:
+    """Read ``experiments/<name>.yaml`` and check every key in it against the schema."""
+    names = experiment_names()
+    if name not in names:
+        raise ConfigError(
+            f"unknown experiment {name!r}{_did_you_mean(name, names)}. "
+            f"Valid experiments (in {experiments_dir()}): {', '.join(names)}"
+        )
+    path = experiments_dir() / f"{name}.yaml"
+    node = OmegaConf.load(path)
+    if not isinstance(node, DictConfig):
+        raise ConfigError(f"{path}: an experiment file must be a mapping of keys to values")
+    _merge_checked(schema(), node, where=str(path))
+    return node
+
+
+def check_overrides(overrides: Sequence[str], base: DictConfig) -> None:
+    """Check that each ``key=value`` override names a key of the schema.
+
+    Values are not checked here (a sweep like ``seed=1,2`` is not an int yet): Hydra checks
+    them against the schema's types when it composes each job.
+    """
+    for override in overrides:
+        key = override.split("=", 1)[0].lstrip("+~")
+        if key in ("exp", "") or key.startswith("hydra.") or key == "hydra":
+            continue
+        # Merging "key=???" tests that the key exists without judging the value.
+        _merge_checked(base, OmegaConf.from_dotlist([f"{key}=???"]), where="command line")
+
+
+def check_command_line(argv: Sequence[str]) -> None:
+    overrides = [a for a in argv if "=" in a and not a.startswith("-")]
+    exp_values = [a.split("=", 1)[1] for a in overrides if a.split("=", 1)[0].lstrip("+") == "exp"]
+    experiments = [e for value in exp_values for e in value.split(",")] or [DEFAULT_EXPERIMENT]
+    for name in experiments:
+        merged = _merge_checked(schema(), load_experiment(name), where=f"experiment {name}")
+        check_overrides(overrides, merged)
+
+
+def _merge_checked(base: DictConfig, update: DictConfig, where: str) -> DictConfig:
+    try:
+        return OmegaConf.merge(base, update)
+    except (ConfigKeyError, ConfigAttributeError) as err:
+        raise ConfigError(_unknown_key_message(err, base, where)) from None
+    except ValidationError as err:
+        raise ConfigError(f"{where}: bad value for {err.full_key!r}: {err.msg}") from None
+
+
+def _unknown_key_message(err: ConfigKeyError | ConfigAttributeError, base: DictConfig, where: str) -> str:
+    full_key = err.full_key or str(err.key)
+    parent_path, _, key = full_key.rpartition(".")
+    schema_type = getattr(err, "object_type", None)
+    if dataclasses.is_dataclass(schema_type):
+        # The section's schema knows its keys even when the section is new (a named source).
+        valid = sorted(f.name for f in dataclasses.fields(schema_type))
+    else:
+        parent = OmegaConf.select(base, parent_path) if parent_path else base
+        valid = sorted(map(str, parent.keys())) if isinstance(parent, DictConfig) else []
+    section = f"under {parent_path!r}" if parent_path else "at the top level"
+    return (
+        f"{where}: unknown key {full_key!r}{_did_you_mean(str(key), valid)}. "
+        f"Valid keys {section}: {', '.join(map(str, valid))}"
+    )
+
+
+def _did_you_mean(word: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, [str(c) for c in choices], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+# --------------------------------------------------------------------------------------------
+# Hydra registration and composition
+
+
+def register_configs() -> None:
+    store = ConfigStore.instance()
+    store.store(name="qwen_vad_schema", node=Config)
+    for name in experiment_names():
+        store.store(group="exp", name=name, node=load_experiment(name), package="_global_")
+    store.store(
+        name=PRIMARY_CONFIG,
+        node={
+            # Experiments come after _self_ so they override the defaults.
+            "defaults": [
+                "qwen_vad_schema",
+                "_self_",
+                {"exp": DEFAULT_EXPERIMENT},
+                {"override hydra/job_logging": "stdout"},
+            ],
+            # Our own run folders (qwen_vad.runs) replace Hydra's outputs/ directories.
+            "hydra": {
+                "run": {"dir": "."},
+                "sweep": {"dir": "${paths.results_dir}/multirun", "subdir": "${hydra.job.num}"},
+                "output_subdir": None,
+                "job": {"chdir": False},
+            },
+        },
+    )
+
+
+def compose_config(overrides: Sequence[str] = ()) -> tuple[Config, str]:
+    """The same configuration a stage gets from ``exp=... key=value`` (for tests and notebooks)."""
+    check_command_line(overrides)
+    register_configs()
+    with hydra.initialize(version_base="1.3", config_path=None):
+        composed = hydra.compose(PRIMARY_CONFIG, overrides=list(overrides), return_hydra_config=True)
+        exp = composed.hydra.runtime.choices["exp"]
+        with open_dict(composed):
+            del composed["hydra"]
+    return OmegaConf.to_object(composed), exp
+
+
+def config_yaml(cfg: Config) -> str:
+    return OmegaConf.to_yaml(OmegaConf.structured(cfg))
+
+
+# --------------------------------------------------------------------------------------------
+# Stage entry points
+
+StageFunction = Callable[[Config, Run], None]
+
+
+def execute_stage(stage: str, fn: StageFunction, cfg: Config, exp: str) -> Run:
+    """Run ``fn`` in a new run folder, marking the run done or failed."""
+    run = create_run(cfg.paths.results_dir, stage, exp, config_yaml(cfg))
+    handler = attach_log(run)
+    log.info("%s exp=%s -> %s", stage, exp, run.dir)
+    try:
+        fn(cfg, run)
+    except BaseException as err:
+        finish_run(run, status="failed", error="".join(traceback.format_exception_only(err)).strip())
+        raise
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+    finish_run(run)
+    return run
+
+
+def stage_main(stage: str) -> Callable[[StageFunction], Callable[[], None]]:
+    """Decorator turning ``fn(cfg, run)`` into the ``main()`` of ``python -m qwen_vad.<stage>``."""
+
+    def decorate(fn: StageFunction) -> Callable[[], None]:
+        @functools.wraps(fn)
+        def main() -> None:
+            try:
+                check_command_line(sys.argv[1:])
+            except ConfigError as err:
+                print(f"error: {err}", file=sys.stderr)
+                raise SystemExit(2) from None
+            register_configs()
+
+            @hydra.main(version_base="1.3", config_path=None, config_name=PRIMARY_CONFIG)
+            def hydra_entry(composed: DictConfig) -> None:
+                exp = HydraConfig.get().runtime.choices["exp"]
+                execute_stage(stage, fn, OmegaConf.to_object(composed), exp)
+
+            hydra_entry()
+
+        return main
+
+    return decorate
+
+
+def repo_relative(path: Path) -> str:
+    """A path as the user would type it (relative to the working directory when inside it)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,172 @@
+"""The structured configuration of every stage, and the loading of experiments.
+
+One schema (``Config``) serves every stage: each stage reads the sections it needs. Experiments
+are small YAML files under ``experiments/`` that override only what differs from these
+defaults; they are registered as the Hydra config group ``exp`` (``exp=NAME``). Every default
+below carries the reason it was chosen.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+# --------------------------------------------------------------------------------------------
+# data: python -m qwen_vad.data
+
+
+@dataclass
+class SourceConfig:
+    """One corpus (or the synthetic generator) that clean segments are drawn from.
+
+    Options that only some kinds read say so; ``qwen_vad.data.sources.registry`` maps them.
+    """
+
+    # synthetic | folder | esc50 | musan | librispeech | voxconverse | hf
+    kind: str = "synthetic"
+    # Corpus folder (hf: a folder saved with save_to_disk, or a hub id).
+    root: str = ""
+    # Segments are cut this long; the longest clip (1000 ms) is centred inside one.
+    segment_ms: int = 2000
+    # Windows taken from one long file, so one recording cannot dominate a category
+    # (null: the adapter's own default, chosen for its corpus).
+    max_windows_per_file: Optional[int] = None
+    # Files shorter than this are skipped: too short to centre-cut the longest clip.
+    min_file_ms: int = 1000
+    # Only these categories are used (empty: all the source offers).
+    categories: list[str] = field(default_factory=list)
+    # folder: first-level sub-folders whose clips are SPEECH.
+    speech_categories: list[str] = field(default_factory=lambda: ["speech"])
+    # folder: leading path levels that name the leakage group (0: each file is its own group).
+    group_depth: int = 0
+    # esc50: folds to use (all five by default).
+    folds: list[int] = field(default_factory=lambda: [1, 2, 3, 4, 5])
+    # librispeech: sub-corpora such as train-clean-100 (empty: all found under root).
+    subsets: list[str] = field(default_factory=list)
+    # voxconverse: folders under root, and distance kept from annotated region edges.
+    audio_dir: str = "audio"
+    rttm_dir: str = "rttm"
+    edge_margin_ms: int = 100
+    # hf: split and column names; label values meaning SPEECH.
+    split: str = "train"
+    audio_column: str = "audio"
+    label_column: str = "label"
+    speech_labels: list[str] = field(default_factory=lambda: ["speech"])
+    category_column: str = ""
+    group_column: str = ""
+
+
+@dataclass
+class HygieneConfig:
+    """VAD checks on the clean clip before mixing (research plan: WebRTC mode 3, 30 ms)."""
+
+    enabled: bool = True
+    webrtc_mode: int = 3  # the most aggressive mode: least likely to call noise speech
+    webrtc_frame_ms: int = 30
+    silero: bool = True  # load Silero: a second, neural opinion
+    speech_min_activity: float = 0.70  # a SPEECH clip must be mostly speech
+    nonspeech_max_activity: float = 0.05  # a NONSPEECH clip must hold (almost) no speech
+    # Which VADs must agree. WebRTC calls broadband noise at normal levels speech (white, pink
+    # and brown noise at -20 dBFS RMS: 100 % voiced frames in mode 3), so as a NONSPEECH filter
+    # it would remove the noise category and the hardest negatives; its activity is still
+    # recorded in the manifest for every clip.
+    speech_vads: list[str] = field(default_factory=lambda: ["webrtc", "silero"])
+    nonspeech_vads: list[str] = field(default_factory=lambda: ["silero"])
+
+
+@dataclass
+class OneAxisConfig:
+    """The degradation bank of the follow-up work: one axis varied at a time (22 conditions)."""
+
+    durations_ms: list[int] = field(default_factory=lambda: [20, 40, 60, 80, 100, 200, 500, 1000])
+    snrs_db: list[float] = field(default_factory=lambda: [-10.0, -5.0, 0.0, 5.0, 10.0, 20.0])
+    reverb_rt60_s: list[float] = field(default_factory=lambda: [0.0, 0.3, 1.0, 2.5])
+    filters: list[str] = field(default_factory=lambda: ["none", "bandpass", "lowpass", "highpass"])
+    # The level every other axis is held at while one axis varies.
+    neutral_duration_ms: int = 1000
+    neutral_snr_db: float = float("inf")  # clean
+
+
+@dataclass
+class SplitConfig:
+    # Research plan: 60/20/20 by video/file (leakage group).
+    train: float = 0.6
+    dev: float = 0.2
+    test: float = 0.2
+
+
+@dataclass
+class DataConfig:
+    # The dataset folder is <paths.data_dir>/<name>; experiments sharing data share a name.
+    name: str = "smoke"
+    sources: dict[str, SourceConfig] = field(default_factory=lambda: {"synthetic": SourceConfig()})
+    # Background noise for SNR mixing: a pool kept apart from the targets.
+    background: SourceConfig = field(default_factory=lambda: SourceConfig(kind="synthetic"))
+    design: str = "factorial"  # factorial | one_axis
+    # factorial axes (research plan: 4 durations x 5 SNRs x 2 classes = 40 cells)
+    durations_ms: list[int] = field(default_factory=lambda: [200, 300, 500, 1000])
+    snrs_db: list[float] = field(default_factory=lambda: [-5.0, 0.0, 5.0, 10.0, 20.0])
+    reverb_rt60_s: list[float] = field(default_factory=lambda: [0.0])
+    filters: list[str] = field(default_factory=lambda: ["none"])
+    # Clips per factorial cell and class, over all splits (research plan: 25-75).
+    per_cell: int = 30
+    one_axis: OneAxisConfig = field(default_factory=OneAxisConfig)
+    # one_axis: clean base clips per class; each yields one variant per condition.
+    base_clips_per_class: int = 20
+    # >0: centre every clip in a container this long, padded with very low-level noise.
+    container_ms: int = 0
+    container_noise_dbfs: float = -70.0  # far below any clip, yet not digital silence
+    peak_dbfs: float = -1.0  # peak normalisation target: loud but never clipping
+    splits: SplitConfig = field(default_factory=SplitConfig)
+    # The build fails if a cell has fewer clips than this in any split.
+    min_per_cell_split: int = 3
+    hygiene: HygieneConfig = field(default_factory=HygieneConfig)
+    export_hf: bool = False  # also save a datasets.DatasetDict with an Audio column
+
+
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PathsConfig:
+    data_dir: str = "data"
+    results_dir: str = "results"
+
+
+@dataclass
+class Config:
+    seed: int = 42
+    # Re-run a stage even when a finished run (or built dataset) already exists.
+    force: bool = False
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+
+
+# --------------------------------------------------------------------------------------------
+# Where experiments live. An editable install finds them beside the package; another checkout
+# can point QWEN_VAD_EXPERIMENTS at its own folder.
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def experiments_dir() -> Path:
+    return Path(os.environ.get("QWEN_VAD_EXPERIMENTS", REPO_ROOT / "experiments"))
+
+
+def experiment_names() -> list[str]:
+    return sorted(p.stem for p in experiments_dir().glob("*.yaml"))
+
+
+__all__ = [
+    "Config",
+    "DataConfig",
+    "HygieneConfig",
+    "OneAxisConfig",
+    "PathsConfig",
+    "SourceConfig",
+    "SplitConfig",
+    "experiment_names",
+    "experiments_dir",
+]
