@@ -99,8 +99,9 @@ class SplitConfig:
 
 @dataclass
 class DataConfig:
-    # The dataset folder is <paths.data_dir>/<name>; experiments sharing data share a name.
-    name: str = "smoke"
+    # The dataset folder is <paths.data_dir>/<name>. The defaults describe the study's factorial
+    # test set, which every comparison row (a1, a2, b3, b4, d1, d2) shares.
+    name: str = "factorial"
     sources: dict[str, SourceConfig] = field(default_factory=lambda: {"synthetic": SourceConfig()})
     # Background noise for SNR mixing: a pool kept apart from the targets.
     background: SourceConfig = field(default_factory=lambda: SourceConfig(kind="synthetic"))
@@ -110,8 +111,8 @@ class DataConfig:
     snrs_db: list[float] = field(default_factory=lambda: [-5.0, 0.0, 5.0, 10.0, 20.0])
     reverb_rt60_s: list[float] = field(default_factory=lambda: [0.0])
     filters: list[str] = field(default_factory=lambda: ["none"])
-    # Clips per factorial cell and class, over all splits (research plan: 25-75).
-    per_cell: int = 30
+    # Clips per factorial cell and class, over all splits (research plan: 25-75 -> 2,000 clips).
+    per_cell: int = 50
     one_axis: OneAxisConfig = field(default_factory=OneAxisConfig)
     # one_axis: clean base clips per class; each yields one variant per condition.
     base_clips_per_class: int = 20
@@ -120,10 +121,61 @@ class DataConfig:
     container_noise_dbfs: float = -70.0  # far below any clip, yet not digital silence
     peak_dbfs: float = -1.0  # peak normalisation target: loud but never clipping
     splits: SplitConfig = field(default_factory=SplitConfig)
-    # The build fails if a cell has fewer clips than this in any split.
-    min_per_cell_split: int = 3
+    # The build fails if a cell has fewer clips than this in any split (50 x 20 % = 10).
+    min_per_cell_split: int = 10
     hygiene: HygieneConfig = field(default_factory=HygieneConfig)
     export_hf: bool = False  # also save a datasets.DatasetDict with an Audio column
+
+
+# --------------------------------------------------------------------------------------------
+# scoring: python -m qwen_vad.evaluate
+
+
+@dataclass
+class ModelConfig:
+    # A hub id or a local folder (e.g. one made by `python -m qwen_vad.models.tiny`).
+    name_or_path: str = "Qwen/Qwen2-Audio-7B-Instruct"
+    dtype: str = "bf16"  # bf16 | fp16 | fp32; bf16 halves memory at no measurable cost on GPUs
+    device: str = "auto"  # CUDA when available, else CPU
+    attn_implementation: str = "sdpa"
+    adapter: Optional[str] = None  # a peft LoRA folder (a finetune run's adapter/)
+    load_in_4bit: bool = False  # NF4 QLoRA-style loading; CUDA only
+    # Run the audio encoder on the frames the clips need instead of a fixed 30 s (same logits).
+    fast_encoder: bool = True
+
+
+@dataclass
+class DecodingConfig:
+    mode: str = "ab"  # ab: constrained A/B scoring; generate: free text + answer normaliser
+    prompt: str = "baseline"  # a template in prompts/ (or a path)
+    system_prompt: Optional[str] = None  # None: the chat template's default system turn
+    temperature: float = 1.0  # applied to the two option logits
+    # Also score with the options in swapped order and average, to cancel letter bias.
+    swap_options: bool = False
+    batch_size: int = 8
+    max_new_tokens: int = 16  # generate mode: a short answer is all we parse
+
+
+@dataclass
+class BaselinesConfig:
+    webrtc_mode: int = 3  # research plan: the most aggressive mode
+    webrtc_frame_ms: int = 30
+    silero_aggregation: str = "max"  # max | mean | share (of windows above 0.5)
+    energy_frame_ms: int = 20
+    # A frame is "active" when it is this far above the clip's quietest decile.
+    energy_margin_db: float = 6.0
+    ten_vad_hop: int = 256  # 16 ms frames, TEN VAD's default
+
+
+@dataclass
+class EvaluateConfig:
+    system: str = "qwen"  # qwen | webrtc | silero | energy | ten_vad
+    # Decision threshold on p_speech: null learns it on dev (max balanced accuracy); a number fixes it.
+    threshold: Optional[float] = None
+    # >0: score at most this many clips per split (a seeded, label-stratified subset) for quick checks.
+    max_clips: int = 0
+    # Batches scored once before timing starts, so latency excludes one-off start-up costs.
+    warmup_batches: int = 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -140,8 +192,14 @@ class Config:
     seed: int = 42
     # Re-run a stage even when a finished run (or built dataset) already exists.
     force: bool = False
+    # The split a scoring run reports on; the threshold is always learned on dev.
+    split: str = "test"
     paths: PathsConfig = field(default_factory=PathsConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    decoding: DecodingConfig = field(default_factory=DecodingConfig)
+    baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,127 @@
+"""Constrained A/B decoding: one forward pass per batch, p(speech) from the two option logits.
+
+The prompt ends with the assistant turn's opening, so the logits at the last position are the
+model's distribution over its first answer token. Restricting it to the two option letters
+and renormalising gives p_speech without sampling and without any answer that is neither A
+nor B. ``generate`` mode decodes free text instead (for open-ended prompts) and maps it to a
+label with the shared answer normaliser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from transformers import PreTrainedModel, ProcessorMixin
+
+from qwen_vad import NONSPEECH, SPEECH
+from qwen_vad.answers import UNKNOWN, normalize_answer
+from qwen_vad.config import DecodingConfig
+from qwen_vad.latency import Stopwatch
+from qwen_vad.models.fast_encoder import uses_short_clip_encoder
+from qwen_vad.models.rendering import build_model_inputs, render_prompt
+from qwen_vad.prompts import AB_MODE, GENERATE_MODE, PromptTemplate, swap_options
+from qwen_vad.scoring import BatchScores
+
+# generate mode: an answer the normaliser cannot place sits on the fence (and counts as wrong).
+LABEL_SCORES = {SPEECH: 1.0, NONSPEECH: 0.0, UNKNOWN: 0.5}
+
+
+class OptionTokenError(ValueError):
+    pass
+
+
+def option_token_ids(tokenizer, template: PromptTemplate) -> tuple[int, int]:
+    """Token ids of the SPEECH and NONSPEECH option letters, checked to be distinct single tokens."""
+    ids = []
+    for letter in (template.speech_option, template.nonspeech_option):
+        tokens = tokenizer.encode(letter, add_special_tokens=False)
+        if len(tokens) != 1:
+            raise OptionTokenError(
+                f"prompt {template.id!r}: option {letter!r} is {len(tokens)} tokens {tokens} for this tokenizer; "
+                "constrained decoding needs each option to be one token"
+            )
+        ids.append(tokens[0])
+    if ids[0] == ids[1]:
+        raise OptionTokenError(f"prompt {template.id!r}: both options map to token {ids[0]}")
+    return ids[0], ids[1]
+
+
+def left_padded_position_ids(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Positions that start at 0 on each row's first real token.
+
+    A plain forward numbers positions 0..T-1 whatever the padding, so a left-padded row would
+    see shifted rotary positions and its score would depend on what it was batched with.
+    """
+    return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+
+
+def option_probability(logits: torch.Tensor, speech_id: int, nonspeech_id: int, temperature: float) -> np.ndarray:
+    pair = logits[:, [speech_id, nonspeech_id]].float() / temperature
+    return torch.softmax(pair, dim=-1)[:, 0].cpu().numpy().astype(np.float64)
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+class LLMScorer:
+    """Scores clips with an audio LLM and one prompt template (see the module docstring)."""
+
+    def __init__(
+        self, model: PreTrainedModel, processor: ProcessorMixin, template: PromptTemplate, cfg: DecodingConfig, system: str
+    ) -> None:
+        if cfg.mode not in (AB_MODE, GENERATE_MODE):
+            raise ValueError(f"decoding.mode must be {AB_MODE!r} or {GENERATE_MODE!r}, got {cfg.mode!r}")
+        if cfg.mode == AB_MODE and template.mode != AB_MODE:
+            raise ValueError(f"prompt {template.id!r} is open-ended: use decoding.mode={GENERATE_MODE}")
+        self.model, self.processor, self.cfg, self.system = model, processor, cfg, system
+        self.prompt_id = template.id
+        self.batch_size = cfg.batch_size
+        self.gives_labels = cfg.mode == GENERATE_MODE
+        self.templates = [template]
+        if cfg.swap_options:
+            self.templates.append(swap_options(template))
+        self.texts = [render_prompt(processor, t.text, cfg.system_prompt) for t in self.templates]
+        self.option_ids = [option_token_ids(processor.tokenizer, t) for t in self.templates] if cfg.mode == AB_MODE else []
+        self.device = model_device(model)
+
+    def inputs(self, text: str, clips: Sequence[np.ndarray]):
+        features = build_model_inputs(
+            self.processor, [text] * len(clips), clips, short_clip_features=uses_short_clip_encoder(self.model)
+        )
+        return features.to(self.device)
+
+    @torch.inference_mode()
+    def score(self, clips: Sequence[np.ndarray]) -> BatchScores:
+        watch = Stopwatch(cuda=self.device.type == "cuda")
+        if self.gives_labels:
+            return self._generate(clips, watch)
+        per_order = []
+        for text, (speech_id, nonspeech_id) in zip(self.texts, self.option_ids, strict=True):
+            with watch.stage("feature_extraction"):
+                inputs = self.inputs(text, clips)
+            with watch.stage("forward"):
+                logits = self.model(**inputs, position_ids=left_padded_position_ids(inputs["attention_mask"])).logits
+            with watch.stage("post_processing"):
+                per_order.append(option_probability(logits[:, -1, :], speech_id, nonspeech_id, self.cfg.temperature))
+        # With swap_options the two orders' p_speech are averaged: a letter bias cancels out.
+        return BatchScores(p_speech=np.mean(per_order, axis=0), seconds=dict(watch.seconds))
+
+    def _generate(self, clips: Sequence[np.ndarray], watch: Stopwatch) -> BatchScores:
+        template, text = self.templates[0], self.texts[0]
+        with watch.stage("feature_extraction"):
+            inputs = self.inputs(text, clips)
+        with watch.stage("forward"):
+            output = self.model.generate(**inputs, max_new_tokens=self.cfg.max_new_tokens, do_sample=False)
+        with watch.stage("post_processing"):
+            new_tokens = output[:, inputs["input_ids"].shape[1] :]
+            answers = self.processor.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+            labels = [normalize_answer(a, template) for a in answers]
+        return BatchScores(
+            p_speech=np.array([LABEL_SCORES[label] for label in labels]),
+            seconds=dict(watch.seconds),
+            answers=answers,
+            labels=labels,
+        )

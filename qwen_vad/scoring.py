@@ -1,0 +1,29 @@
+"""What every system (audio LLM or classic VAD) gives back for a batch of clips."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass
+class BatchScores:
+    p_speech: np.ndarray  # one score in 0..1 per clip
+    # Seconds per stage (feature_extraction, forward, post_processing) for the whole batch.
+    seconds: dict[str, float] = field(default_factory=dict)
+    # Generate mode only: the raw answers and their normalised labels (SPEECH/NONSPEECH/UNKNOWN).
+    answers: list[str] | None = None
+    labels: list[str] | None = None
+
+
+class Scorer(Protocol):
+    system: str  # e.g. "webrtc-mode3", "Qwen2-Audio-7B-Instruct+lora"
+    prompt_id: str  # the prompt template id, "" for VADs
+    batch_size: int
+    # True when the scores are labels already (generate mode): no threshold is learned.
+    gives_labels: bool
+
+    def score(self, clips: Sequence[np.ndarray]) -> BatchScores: ...

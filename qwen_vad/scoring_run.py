@@ -1,0 +1,106 @@
+"""Score a manifest's clips with any scorer: batched audio loading, warm-up, per-clip latency,
+corrupt files skipped and reported, and the predictions frame of design.md section 3."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from qwen_vad import NONSPEECH, SPEECH
+from qwen_vad.audio.io import AudioError, load_audio
+from qwen_vad.data.manifest import MANIFEST_COLUMNS
+from qwen_vad.latency import STAGES
+from qwen_vad.progress import progress
+from qwen_vad.scoring import Scorer
+from qwen_vad.thresholds import apply_threshold
+
+log = logging.getLogger(__name__)
+
+# Manifest columns that do not travel into predictions (where the file is, how hygiene saw it).
+NOT_IN_PREDICTIONS = ("path", "webrtc_activity", "silero_activity")
+
+
+@dataclass
+class ScoredClips:
+    rows: pd.DataFrame  # manifest rows + p_speech (+ answer, answer_label) + <stage>_ms + latency_ms
+    skipped: list[dict] = field(default_factory=list)  # clip_id, path, error
+
+
+def subset_clips(manifest: pd.DataFrame, split: str, max_clips: int, seed: int) -> pd.DataFrame:
+    """The clips of one split; with ``max_clips`` > 0 a seeded subset, half of each label."""
+    clips = manifest[manifest["split"] == split]
+    if max_clips <= 0 or len(clips) <= max_clips:
+        return clips.reset_index(drop=True)
+    per_label = max(1, max_clips // 2)
+    parts = [
+        group.sample(n=min(per_label, len(group)), random_state=seed)
+        for _, group in clips.groupby("label", sort=True)
+    ]
+    return pd.concat(parts).sort_index().reset_index(drop=True)
+
+
+def score_clips(scorer: Scorer, clips: pd.DataFrame, dataset_dir: Path, warmup_batches: int = 1, desc: str = "score") -> ScoredClips:
+    scored, skipped = [], []
+    batches = [clips.iloc[i : i + scorer.batch_size] for i in range(0, len(clips), scorer.batch_size)]
+    warmed = False
+    with progress(len(clips), desc) as bar:
+        for batch in batches:
+            audio, load_seconds, kept = [], [], []
+            for row in batch.itertuples(index=False):
+                start = time.perf_counter()
+                try:
+                    audio.append(load_audio(dataset_dir / row.path))
+                except AudioError as err:
+                    skipped.append({"clip_id": row.clip_id, "path": row.path, "error": str(err)})
+                    log.warning("skipping clip %s: %s", row.clip_id, err)
+                    continue
+                load_seconds.append(time.perf_counter() - start)
+                kept.append(row._asdict())
+            bar.update(len(batch))
+            if not audio:
+                continue
+            if not warmed:
+                # One-off costs (lazy init, allocator growth, kernel selection) stay out of latency.
+                for _ in range(warmup_batches):
+                    scorer.score(audio)
+                warmed = True
+            result = scorer.score(audio)
+            frame = pd.DataFrame(kept)
+            frame["p_speech"] = result.p_speech
+            if result.labels is not None:
+                frame["answer"], frame["answer_label"] = result.answers, result.labels
+            frame["audio_loading_ms"] = np.array(load_seconds) * 1000
+            for stage in STAGES[1:]:
+                frame[f"{stage}_ms"] = result.seconds.get(stage, 0.0) * 1000 / len(audio)
+            frame["latency_ms"] = frame[[f"{s}_ms" for s in STAGES]].sum(axis=1)
+            scored.append(frame)
+    if skipped:
+        log.warning("%d of %d clips skipped (unreadable audio)", len(skipped), len(clips))
+    rows = pd.concat(scored, ignore_index=True) if scored else pd.DataFrame(columns=[*clips.columns, "p_speech"])
+    return ScoredClips(rows=rows, skipped=skipped)
+
+
+def predictions_frame(rows: pd.DataFrame, scorer: Scorer, threshold: float | None) -> pd.DataFrame:
+    """design.md section 3: clip_id, split, label, p_speech, pred, threshold, system, prompt_id,
+    every condition column of the manifest, latency_ms (+ per-stage latency, + raw answers)."""
+    frame = rows.drop(columns=[c for c in NOT_IN_PREDICTIONS if c in rows.columns])
+    if scorer.gives_labels:
+        frame["pred"], frame["threshold"] = frame["answer_label"], np.nan
+    else:
+        frame["pred"], frame["threshold"] = apply_threshold(frame["p_speech"], threshold), threshold
+    frame["system"], frame["prompt_id"] = scorer.system, scorer.prompt_id
+    head = ["clip_id", "split", "label", "p_speech", "pred", "threshold", "system", "prompt_id"]
+    conditions = [c for c in MANIFEST_COLUMNS if c in frame.columns and c not in head]
+    return frame[head + conditions + [c for c in frame.columns if c not in head and c not in conditions]]
+
+
+def is_speech_label(labels: pd.Series) -> np.ndarray:
+    unknown = set(labels) - {SPEECH, NONSPEECH}
+    if unknown:
+        raise ValueError(f"unexpected labels {sorted(unknown)}")
+    return (labels == SPEECH).to_numpy()
