@@ -32,19 +32,19 @@ class OptionTokenError(ValueError):
     pass
 
 
-def option_token_ids(tokenizer, template: PromptTemplate) -> tuple[int, int]:
+def option_token_ids(tokenizer, speech_option: str, nonspeech_option: str, prompt_id: str) -> tuple[int, int]:
     """Token ids of the SPEECH and NONSPEECH option letters, checked to be distinct single tokens."""
     ids = []
-    for letter in (template.speech_option, template.nonspeech_option):
+    for letter in (speech_option, nonspeech_option):
         tokens = tokenizer.encode(letter, add_special_tokens=False)
         if len(tokens) != 1:
             raise OptionTokenError(
-                f"prompt {template.id!r}: option {letter!r} is {len(tokens)} tokens {tokens} for this tokenizer; "
+                f"prompt {prompt_id!r}: option {letter!r} is {len(tokens)} tokens {tokens} for this tokenizer; "
                 "constrained decoding needs each option to be one token"
             )
         ids.append(tokens[0])
     if ids[0] == ids[1]:
-        raise OptionTokenError(f"prompt {template.id!r}: both options map to token {ids[0]}")
+        raise OptionTokenError(f"prompt {prompt_id!r}: both options map to token {ids[0]}")
     return ids[0], ids[1]
 
 
@@ -84,7 +84,11 @@ class LLMScorer:
         if cfg.swap_options:
             self.templates.append(swap_options(template))
         self.texts = [render_prompt(processor, t.text, cfg.system_prompt) for t in self.templates]
-        self.option_ids = [option_token_ids(processor.tokenizer, t) for t in self.templates] if cfg.mode == AB_MODE else []
+        self.option_ids = (
+            [option_token_ids(processor.tokenizer, t.speech_option, t.nonspeech_option, t.id) for t in self.templates]
+            if cfg.mode == AB_MODE
+            else []
+        )
         self.device = model_device(model)
 
     def inputs(self, text: str, clips: Sequence[np.ndarray]):

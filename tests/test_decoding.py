@@ -1,0 +1,93 @@
+"""Constrained A/B decoding and generate mode on the tiny checkpoint (real transformers classes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qwen_vad import NONSPEECH, SPEECH
+from qwen_vad.answers import UNKNOWN
+from qwen_vad.config import DecodingConfig
+from qwen_vad.decoding import LLMScorer, OptionTokenError, option_token_ids
+from qwen_vad.models.fast_encoder import use_short_clip_encoder
+from qwen_vad.models.loader import load_model
+from qwen_vad.prompts import load_prompt
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_checkpoint: Path):
+    return load_model(str(tiny_checkpoint), dtype="fp32", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def mixed_clips() -> list[np.ndarray]:
+    rng = np.random.default_rng(0)
+    return [(rng.standard_normal(n) * 0.1).astype(np.float32) for n in (3200, 16000, 4800, 8000, 1600)]
+
+
+def scorer(tiny, prompt: str = "baseline", **overrides) -> LLMScorer:
+    model, processor = tiny
+    return LLMScorer(model, processor, load_prompt(prompt), DecodingConfig(**overrides), system="tiny")
+
+
+def test_option_letters_are_distinct_single_tokens(tiny) -> None:
+    tokenizer = tiny[1].tokenizer
+    speech_id, nonspeech_id = option_token_ids(tokenizer, "A", "B", "baseline")
+    assert tokenizer.decode([speech_id]) == "A" and tokenizer.decode([nonspeech_id]) == "B"
+    swapped = load_prompt("swapped_baseline")
+    assert option_token_ids(tokenizer, swapped.speech_option, swapped.nonspeech_option, swapped.id) == (nonspeech_id, speech_id)
+
+
+def test_multi_token_or_identical_options_are_clear_errors(tiny) -> None:
+    tokenizer = tiny[1].tokenizer
+    # Byte-level BPE: a two-byte character the tokenizer never merged is two tokens.
+    with pytest.raises(OptionTokenError, match="'Ä' is 2 tokens"):
+        option_token_ids(tokenizer, "Ä", "B", "umlaut")
+    with pytest.raises(OptionTokenError, match="both options map to token"):
+        option_token_ids(tokenizer, "A", "A", "same")
+
+
+def test_batch_size_one_and_n_agree(tiny, mixed_clips) -> None:
+    batched = scorer(tiny, batch_size=5).score(mixed_clips).p_speech
+    single = np.array([scorer(tiny).score([clip]).p_speech[0] for clip in mixed_clips])
+    assert batched.shape == (5,) and np.all((batched > 0) & (batched < 1))
+    np.testing.assert_allclose(batched, single, atol=1e-5, rtol=0)
+
+
+def test_fast_encoder_path_gives_the_stock_scores(tiny, mixed_clips) -> None:
+    model, _ = tiny
+    fast = scorer(tiny).score(mixed_clips).p_speech
+    use_short_clip_encoder(model, False)
+    try:
+        stock = scorer(tiny).score(mixed_clips).p_speech
+    finally:
+        use_short_clip_encoder(model, True)
+    np.testing.assert_allclose(fast, stock, atol=1e-5, rtol=0)
+
+
+def test_swap_options_averages_both_orders(tiny, mixed_clips) -> None:
+    plain = scorer(tiny).score(mixed_clips).p_speech
+    swapped = scorer(tiny, "swapped_baseline").score(mixed_clips).p_speech
+    both = scorer(tiny, swap_options=True).score(mixed_clips).p_speech
+    np.testing.assert_allclose(both, (plain + swapped) / 2, atol=1e-6)
+
+
+def test_temperature_sharpens_or_flattens(tiny, mixed_clips) -> None:
+    cold = scorer(tiny, temperature=0.1).score(mixed_clips).p_speech
+    hot = scorer(tiny, temperature=10.0).score(mixed_clips).p_speech
+    assert np.all(np.abs(hot - 0.5) <= np.abs(cold - 0.5) + 1e-9)
+
+
+def test_generate_mode_normalises_free_text(tiny, mixed_clips) -> None:
+    result = scorer(tiny, "open_speech_or_nonspeech", mode="generate", max_new_tokens=4).score(mixed_clips[:2])
+    assert len(result.answers) == 2 and all(isinstance(a, str) for a in result.answers)
+    assert set(result.labels) <= {SPEECH, NONSPEECH, UNKNOWN}
+    assert set(result.p_speech) <= {0.0, 0.5, 1.0}
+    assert set(result.seconds) == {"feature_extraction", "forward", "post_processing"}
+
+
+def test_open_prompt_needs_generate_mode(tiny) -> None:
+    with pytest.raises(ValueError, match="decoding.mode=generate"):
+        scorer(tiny, "open_what_do_you_hear")
