@@ -19,7 +19,7 @@ from qwen_vad.analysis.metrics import classification_metrics
 from qwen_vad.cli import stage_main
 from qwen_vad.config import Config
 from qwen_vad.data.manifest import read_manifest
-from qwen_vad.data.store import dataset_dir
+from qwen_vad.data.store import build_record, dataset_dir, is_built
 from qwen_vad.latency import STAGES, percentiles_ms
 from qwen_vad.runs import Run
 from qwen_vad.scoring import Scorer
@@ -43,8 +43,9 @@ def evaluate(cfg: Config, run: Run) -> None:
 
 
 def load_dataset(cfg: Config) -> tuple[Path, pd.DataFrame]:
+    """The experiment's dataset, checked to be built from the experiment's own data config."""
     folder = dataset_dir(cfg.paths.data_dir, cfg.data.name)
-    if not folder.is_dir():
+    if not is_built(folder, build_record(cfg.data, cfg.seed)):
         raise FileNotFoundError(f"{folder}: dataset {cfg.data.name!r} is not built; run `python -m qwen_vad.data exp=...` first")
     return folder, read_manifest(folder)
 

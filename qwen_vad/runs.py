@@ -63,6 +63,10 @@ def create_run(results_dir: str | Path, stage: str, exp: str, config_yaml: str) 
 
 
 def finish_run(run: Run, status: str = "done", error: str | None = None) -> None:
+    # The device is known only once the stage has loaded torch (lazily, to keep start-up cheap).
+    env = json.loads(run.path("env.json").read_text())
+    env["device"] = device_info()
+    _write_json(run.path("env.json"), env)
     record = json.loads(run.path(STATUS_FILE).read_text())
     record.update(status=status, ended=_now())
     if error:
