@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("data_build",)
+BENCHMARKS = ("data_build", "scoring_speed")
 
 
 def main(names: list[str]) -> None:

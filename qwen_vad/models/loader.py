@@ -1,0 +1,189 @@
+"""Load Qwen2-Audio (hub id or local folder) with its processor, ready for scoring.
+
+Every failure a user can fix (no CUDA for 4-bit, a hub id not available offline, an adapter
+folder without adapter_config.json) is reported before any weights are read, with what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Literal
+
+import torch
+from huggingface_hub import constants as hub_constants
+from huggingface_hub import try_to_load_from_cache
+from peft import PeftModel
+from transformers import (
+    AutoProcessor,
+    BitsAndBytesConfig,
+    PreTrainedModel,
+    ProcessorMixin,
+    Qwen2AudioForConditionalGeneration,
+)
+from transformers.utils import is_bitsandbytes_available
+
+from qwen_vad.models.fast_encoder import use_short_clip_encoder
+
+DEFAULT_MODEL = "Qwen/Qwen2-Audio-7B-Instruct"
+
+DtypeName = Literal["bf16", "fp16", "fp32"]
+TORCH_DTYPES: dict[str, torch.dtype] = {
+    "bf16": torch.bfloat16,
+    "fp16": torch.float16,
+    "fp32": torch.float32,
+}
+
+# "owner/name" or "name", the shapes of a Hugging Face Hub model id.
+HUB_ID_PATTERN = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
+
+# Only the 7B language model is quantized in 4-bit: it holds ~90 % of the weights, while the
+# audio encoder (~640M) and projector stay in bf16 so the audio features are not degraded.
+# Setting this list replaces transformers' default skip list, hence lm_head here too.
+FOUR_BIT_SKIPPED_MODULES = ["audio_tower", "multi_modal_projector", "lm_head"]
+
+
+class ModelLoadError(RuntimeError):
+    """The model, processor or adapter cannot be loaded as asked; the message says what to change."""
+
+
+def load_model(
+    name_or_path: str = DEFAULT_MODEL,
+    dtype: DtypeName = "bf16",
+    device: str = "auto",
+    attn_implementation: str = "sdpa",
+    adapter: str | None = None,
+    load_in_4bit: bool = False,
+    fast_encoder: bool = True,
+) -> tuple[PreTrainedModel | PeftModel, ProcessorMixin]:
+    """Load a Qwen2-Audio model (eval mode; a PeftModel when ``adapter`` is given) and its processor.
+
+    Args:
+        name_or_path: a local checkpoint folder, or a hub id found in the local HF cache (or
+            downloadable, when online).
+        dtype: "bf16", "fp16" or "fp32". On CPU bf16 works but is slow and less precise; fp32 is
+            the sane choice there. What is asked for is what is loaded.
+        device: "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N".
+        attn_implementation: "sdpa" (default), "eager" or "flash_attention_2".
+        adapter: a PEFT LoRA folder (holding adapter_config.json) to load on top, or None.
+        load_in_4bit: NF4 4-bit language model with double quantization and bf16 compute
+            (bitsandbytes, CUDA only); the audio encoder and projector stay unquantized.
+        fast_encoder: run the audio encoder only on the frames the batch's clips need (see
+            qwen_vad.models.fast_encoder); inputs must then be built with
+            `build_model_inputs(..., short_clip_features=True)`.
+    """
+    if dtype not in TORCH_DTYPES:
+        raise ModelLoadError(f"unknown dtype {dtype!r}; choose one of {sorted(TORCH_DTYPES)}")
+    device = resolve_device(device)
+    if load_in_4bit:
+        _check_four_bit_possible(device)
+    if adapter is not None:
+        _check_adapter_folder(adapter)
+    checkpoint = resolve_checkpoint(name_or_path)
+
+    try:
+        model = Qwen2AudioForConditionalGeneration.from_pretrained(
+            checkpoint,
+            dtype=TORCH_DTYPES[dtype],
+            attn_implementation=attn_implementation,
+            device_map={"": device} if device != "cpu" else None,
+            quantization_config=_four_bit_config() if load_in_4bit else None,
+        )
+        processor = AutoProcessor.from_pretrained(checkpoint)
+    except OSError as err:
+        if Path(checkpoint).exists():
+            raise
+        # A hub id that is not cached and could not be downloaded (no network, gated, typo).
+        hint = _local_copy_hint(checkpoint)
+        raise ModelLoadError(f"{checkpoint} could not be loaded: {err}\n{hint}") from err
+    if adapter is not None:
+        model = PeftModel.from_pretrained(model, adapter)
+    use_short_clip_encoder(model, fast_encoder)
+    model.eval()
+    return model, processor
+
+
+def resolve_device(device: str) -> str:
+    """"auto" becomes "cuda" when a CUDA device is visible, else "cpu"; other names pass through."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelLoadError(
+            f"device {device!r} asked for, but torch sees no CUDA device; use device='cpu'"
+        )
+    return device
+
+
+def resolve_checkpoint(name_or_path: str) -> str:
+    """A local folder as it is, or a hub id that from_pretrained can load without surprises.
+
+    Offline (HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE set) a hub id must already be in the local HF
+    cache; the error then says how to get a local copy instead of failing deep in the download code.
+    """
+    path = Path(name_or_path).expanduser()
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise ModelLoadError(f"{path} holds no config.json; it is not a Hugging Face model folder")
+        return str(path)
+    if not HUB_ID_PATTERN.match(name_or_path):
+        raise ModelLoadError(
+            f"{name_or_path}: no such local folder (and not a Hugging Face Hub model id)"
+        )
+    if isinstance(try_to_load_from_cache(name_or_path, "config.json"), str):
+        return name_or_path
+    if _hub_offline():
+        raise ModelLoadError(_not_available_offline_message(name_or_path))
+    return name_or_path
+
+
+def _hub_offline() -> bool:
+    # huggingface_hub reads the variables once at import; read them again so a change made
+    # later in the process (a test, a notebook cell) counts too.
+    from_environment = any(
+        os.environ.get(name, "").strip().upper() in {"1", "ON", "YES", "TRUE"}
+        for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
+    return from_environment or hub_constants.HF_HUB_OFFLINE
+
+
+def _not_available_offline_message(hub_id: str) -> str:
+    return (
+        f"{hub_id} is neither a local folder nor in the local Hugging Face cache "
+        f"({hub_constants.HF_HUB_CACHE}), and the hub is offline (HF_HUB_OFFLINE).\n"
+        f"{_local_copy_hint(hub_id)}"
+    )
+
+
+def _local_copy_hint(hub_id: str) -> str:
+    return (
+        "On a machine with internet run\n"
+        f"    hf download {hub_id} --local-dir /path/to/{hub_id.split('/')[-1]}\n"
+        "(`huggingface-cli download` with huggingface_hub < 1.0), copy the folder here and set "
+        "model.name_or_path=/path/to/that/folder."
+    )
+
+
+def _check_four_bit_possible(device: str) -> None:
+    if not device.startswith("cuda"):
+        raise ModelLoadError(
+            f"load_in_4bit needs a CUDA GPU (bitsandbytes NF4), but the device is {device!r}; "
+            "load in bf16/fp32 instead (load_in_4bit=False)"
+        )
+    if not is_bitsandbytes_available():
+        raise ModelLoadError("load_in_4bit needs bitsandbytes: pip install -e '.[qlora]'")
+
+
+def _four_bit_config() -> BitsAndBytesConfig:
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_compute_dtype=torch.bfloat16,
+        bnb_4bit_use_double_quant=True,
+        llm_int8_skip_modules=FOUR_BIT_SKIPPED_MODULES,
+    )
+
+
+def _check_adapter_folder(adapter: str) -> None:
+    if not (Path(adapter) / "adapter_config.json").is_file():
+        raise ModelLoadError(f"{adapter} holds no adapter_config.json; it is not a PEFT adapter folder")
