@@ -159,3 +159,14 @@ def test_container_centres_the_clip_in_quiet_noise() -> None:
     start = (32000 - clip.size) // 2
     np.testing.assert_allclose(out[start : start + clip.size], clip, atol=3e-3)  # noise RMS is -70 dBFS
     assert 0 < np.max(np.abs(out[:start])) < 10 ** (-50 / 20)
+
+
+def test_saved_files_do_not_depend_on_the_clock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    audio = np.random.default_rng(1).uniform(-0.5, 0.5, 800).astype(np.float32)
+    save_audio(tmp_path / "a.wav", audio)
+    later = time.time() + 3600
+    monkeypatch.setattr(time, "time", lambda: later)
+    save_audio(tmp_path / "b.wav", audio)
+    assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import soxr
+from scipy.io import wavfile
 
 # Qwen2-Audio's feature extractor, WebRTC VAD and Silero VAD all work at 16 kHz.
 SAMPLE_RATE = 16_000
@@ -52,7 +53,11 @@ def load_audio(path: str | Path) -> np.ndarray:
 
 
 def save_audio(path: str | Path, audio: np.ndarray) -> None:
-    """Write 16 kHz mono float32 samples as a 32-bit float wav (lossless round trip)."""
+    """Write 16 kHz mono float32 samples as a 32-bit float wav (lossless round trip).
+
+    scipy rather than soundfile: libsndfile adds a PEAK chunk with a wall-clock timestamp to
+    float wavs, so the same audio written a second later would not be the same bytes.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(str(path), np.asarray(audio, dtype=np.float32), SAMPLE_RATE, subtype="FLOAT")
+    wavfile.write(path, SAMPLE_RATE, np.asarray(audio, dtype=np.float32))

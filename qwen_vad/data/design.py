@@ -58,7 +58,9 @@ def one_axis_conditions(cfg: DataConfig) -> list[Condition]:
     conditions += [Condition(neutral.duration_ms, float(s)) for s in axes.snrs_db]
     conditions += [Condition(neutral.duration_ms, neutral.snr_db, float(r)) for r in axes.reverb_rt60_s]
     conditions += [Condition(neutral.duration_ms, neutral.snr_db, 0.0, f) for f in axes.filters]
-    # The neutral condition appears once per axis; keep one copy, in axis order.
+    # The neutral condition (1000 ms, clean, dry, unfiltered) is a level of the duration, reverb
+    # and filter axes alike: the 22 conditions per axis are 20 distinct clips. Rendering it
+    # once keeps identical audio from being counted three times in every metric.
     return list(dict.fromkeys(conditions))
 
 
