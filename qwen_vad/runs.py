@@ -172,3 +172,18 @@ def _write_json(path: Path, data: dict) -> None:
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+# Stages whose runs end in a predictions.parquet (design.md section 3).
+SCORING_STAGES = ("evaluate", "finetune", "opro")
+
+
+def latest_scoring_run(results_dir: str | Path, exp: str) -> Path | None:
+    """The newest finished run of ``exp`` that scored clips, whichever stage it was."""
+    candidates = [
+        run_dir
+        for stage in SCORING_STAGES
+        for run_dir in find_runs(results_dir, stage, exp)
+        if (run_dir / "predictions.parquet").is_file()
+    ]
+    return max(candidates, key=_run_sort_key) if candidates else None

@@ -1,0 +1,75 @@
+"""``python -m qwen_vad.analyze`` on real predictions: a VAD baseline and the tiny model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from qwen_vad.analyze import analyze
+from qwen_vad.cli import compose_config, execute_stage
+from qwen_vad.data.__main__ import build
+from qwen_vad.evaluate import evaluate
+
+DATA = ["data.name=anaset", "data.per_cell=5", "data.durations_ms=[200,1000]", "data.snrs_db=[0.0,10.0,20.0]", "data.min_per_cell_split=1"]
+FAST = ["analyze.n_bootstrap=100", "analyze.psychometric_bootstrap=100"]
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory: pytest.TempPathFactory, tiny_checkpoint: Path) -> Path:
+    root = tmp_path_factory.mktemp("analyze")
+    paths = [f"paths.data_dir={root}/data", f"paths.results_dir={root}/results"]
+    cfg, exp = compose_config(["exp=smoke", *DATA, *paths])
+    execute_stage("data", build, cfg, exp)
+    for overrides in (["exp=d2"], ["exp=a1", f"model.name_or_path={tiny_checkpoint}", "model.dtype=fp32"]):
+        cfg, exp = compose_config([*overrides, *DATA, *paths])
+        execute_stage("evaluate", evaluate, cfg, exp)
+    return root
+
+
+def run_analyze(root: Path, *extra: str):
+    cfg, exp = compose_config(["exp=a1", *DATA, f"paths.data_dir={root}/data", f"paths.results_dir={root}/results", *FAST, *extra])
+    return execute_stage("analyze", analyze, cfg, exp)
+
+
+def test_metrics_and_psychometrics_of_two_systems(scored: Path) -> None:
+    run = run_analyze(scored, "analyze.experiments=[a1,d2]", "analyze.comparisons=[a1:d2,b2:b1]")
+    metrics = json.loads(run.path("metrics.json").read_text())
+    assert set(metrics["systems"]) == {"a1", "d2"}
+    for name in ("a1", "d2"):
+        predictions = pd.read_parquet(metrics["sources"][name])
+        test = predictions[predictions["split"] == "test"]
+        block = metrics["systems"][name]
+        assert block["headline"]["accuracy"] == pytest.approx((test["pred"] == test["label"]).mean())
+        assert block["threshold"] == pytest.approx(test["threshold"].iloc[0])
+        assert block["summary"]["n"] == len(test)
+        assert "temperature" in block["temperature_scaling"]
+        interval = block["summary"]["bootstrap"]["intervals"]["balanced_accuracy"]
+        low, high = interval["low"], interval["high"]
+        assert low <= block["headline"]["balanced_accuracy"] <= high
+    psychometric = json.loads(run.path("psychometric.json").read_text())
+    assert set(psychometric) == {"a1", "d2"}
+    assert {"detection_vs_snr_db", "detection_vs_duration_ms"} <= set(psychometric["d2"])
+    comparisons = json.loads(run.path("comparisons.json").read_text())
+    assert [(c["a"], c["b"]) for c in comparisons["comparisons"]] == [("a1", "d2")]
+    assert comparisons["not_run"] == ["b2:b1"]
+    assert 0 <= comparisons["comparisons"][0]["mcnemar"]["p_value_holm"] <= 1
+
+
+def test_runs_scored_on_different_clips_are_not_compared(scored: Path, tmp_path: Path) -> None:
+    d2 = sorted((scored / "results" / "evaluate" / "d2").iterdir())[-1]
+    a1 = sorted((scored / "results" / "evaluate" / "a1").iterdir())[-1]
+    trimmed = tmp_path / "evaluate" / "a1" / "20990101-000000"
+    trimmed.mkdir(parents=True)
+    predictions = pd.read_parquet(a1 / "predictions.parquet")
+    predictions[predictions["clip_id"] != predictions["clip_id"].iloc[-1]].to_parquet(trimmed / "predictions.parquet")
+    with pytest.raises(ValueError, match="different clip"):
+        run_analyze(scored, f"runs=[{d2},{trimmed}]", f"analyze.comparisons=[a1@{trimmed.name}:d2@{d2.name}]")
+
+
+def test_missing_runs_are_a_clear_error(tmp_path: Path) -> None:
+    cfg, exp = compose_config(["exp=a1", f"paths.results_dir={tmp_path}", *FAST])
+    with pytest.raises(FileNotFoundError, match="no finished scoring run"):
+        execute_stage("analyze", analyze, cfg, exp)
