@@ -19,15 +19,18 @@ import pandas as pd
 from qwen_vad.analysis.calibration import calibration_report, temperature_scaling_report
 from qwen_vad.analysis.compare import compare_family
 from qwen_vad.analysis.jsonable import to_jsonable
-from qwen_vad.analysis.psychometric_curves import CurveOptions, psychometric_report
+from qwen_vad.analysis.psychometric_curves import CurveOptions, psychometric_curves, psychometric_report
 from qwen_vad.analysis.summary import headline, summarize_system
 from qwen_vad.cli import stage_main
 from qwen_vad.config import Config
-from qwen_vad.runs import Run, latest_scoring_run
+from qwen_vad.runs import Run, latest_scoring_runs_per_seed
 
 log = logging.getLogger("qwen_vad.analyze")
 
 BEST_LLM, BEST_VAD = "best_llm", "best_vad"
+SEED_MARK = "[seed="
+# Pooled curves ignore these axes (every SNR level then pools all durations, reverbs, filters).
+POOLED_AWAY = ("duration_ms", "reverb_rt60_s", "filter")
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ def analyze(cfg: Config, run: Run) -> None:
     sources = prediction_sources(cfg, run.exp)
     frames = {s.name: load_predictions(s.path) for s in sources}
     metrics = {name: system_metrics(frame, cfg) for name, frame in frames.items()}
-    psychometric = {name: psychometric_report(reported_split(frame, cfg), curve_options(cfg)) for name, frame in frames.items()}
+    psychometric = {name: system_psychometrics(reported_split(frame, cfg), cfg) for name, frame in frames.items()}
     comparisons = named_comparisons(frames, metrics, cfg)
     write_json(run.path("metrics.json"), {"split": cfg.split, "sources": {s.name: str(s.path) for s in sources}, "systems": metrics})
     write_json(run.path("psychometric.json"), psychometric)
@@ -58,11 +61,13 @@ def prediction_sources(cfg: Config, exp: str) -> list[PredictionSource]:
         return [PredictionSource(_run_name(Path(r)), _existing(Path(r) / "predictions.parquet", "runs")) for r in cfg.runs]
     found, missing = [], []
     for name in cfg.analyze.experiments or [exp]:
-        run_dir = latest_scoring_run(cfg.paths.results_dir, name)
-        if run_dir is None:
+        per_seed = latest_scoring_runs_per_seed(cfg.paths.results_dir, name)
+        if not per_seed:
             missing.append(name)
-        else:
-            found.append(PredictionSource(name, run_dir / "predictions.parquet"))
+        for seed, run_dir in per_seed.items():
+            # One seed: the experiment's name; a seed sweep: one system per seed, b2[seed=1], ...
+            label = name if len(per_seed) == 1 else f"{name}{SEED_MARK}{seed}]"
+            found.append(PredictionSource(label, run_dir / "predictions.parquet"))
     if missing:
         log.warning("no finished scoring run for %s: shown as not run", ", ".join(missing))
     if not found:
@@ -103,6 +108,17 @@ def system_metrics(frame: pd.DataFrame, cfg: Config) -> dict:
         # Temperature is fitted on dev only and applied to the reported split.
         "temperature_scaling": temperature_scaling_report(dev, rows, a.calibration_bins) if len(dev) and cfg.split != "dev" else None,
     }
+
+
+def system_psychometrics(rows: pd.DataFrame, cfg: Config) -> dict:
+    """Curves per duration (vs SNR) and per SNR (vs duration), plus the research plan's one
+    curve per system: SNR pooled over durations, whose DT50/DT75 go into the results table."""
+    options = curve_options(cfg)
+    report = psychometric_report(rows, options)
+    pooled = rows.drop(columns=[c for c in POOLED_AWAY if c in rows.columns])
+    for measure in ("detection", "correctness"):
+        report[f"{measure}_vs_snr_db_pooled"] = psychometric_curves(pooled, measure, "snr_db", options)
+    return report
 
 
 def curve_options(cfg: Config) -> CurveOptions:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import re
 import logging
 import sys
 import traceback
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import hydra
 from hydra.core.config_store import ConfigStore
+from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
@@ -77,7 +79,8 @@ def check_overrides(overrides: Sequence[str], base: DictConfig) -> None:
 def check_command_line(argv: Sequence[str]) -> None:
     overrides = [a for a in argv if "=" in a and not a.startswith("-")]
     exp_values = [a.split("=", 1)[1] for a in overrides if a.split("=", 1)[0].lstrip("+") == "exp"]
-    experiments = [e for value in exp_values for e in value.split(",")] or [DEFAULT_EXPERIMENT]
+    # exp=a1 | sweep exp=a1,a2 | overlay exp=[d1,smoke]: every name is checked.
+    experiments = [e for value in exp_values for e in re.findall(r"[^\[\],\s]+", value)] or [DEFAULT_EXPERIMENT]
     for name in experiments:
         merged = _merge_checked(schema(), load_experiment(name), where=f"experiment {name}")
         check_overrides(overrides, merged)
@@ -148,12 +151,35 @@ def compose_config(overrides: Sequence[str] = ()) -> tuple[Config, str]:
     """The same configuration a stage gets from ``exp=... key=value`` (for tests and notebooks)."""
     check_command_line(overrides)
     register_configs()
-    with hydra.initialize(version_base="1.3", config_path=None):
+    if GlobalHydra.instance().is_initialized():
+        # Inside a running stage (the pipeline composes each step's config): reuse its Hydra.
         composed = hydra.compose(PRIMARY_CONFIG, overrides=list(overrides), return_hydra_config=True)
-        exp = composed.hydra.runtime.choices["exp"]
-        with open_dict(composed):
-            del composed["hydra"]
+    else:
+        with hydra.initialize(version_base="1.3", config_path=None):
+            composed = hydra.compose(PRIMARY_CONFIG, overrides=list(overrides), return_hydra_config=True)
+    exp = experiment_name(composed.hydra)
+    with open_dict(composed):
+        del composed["hydra"]
     return OmegaConf.to_object(composed), exp
+
+
+def command_line_overrides() -> list[str]:
+    """The ``key=value`` overrides of the running command (none outside a Hydra app)."""
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+def experiment_name(hydra_cfg: DictConfig) -> str:
+    """The name runs are filed under. With an overlay (``exp=[d1,smoke]``) it is the first
+    experiment: the overlay changes how a row is run (smoke: tiny model, synthetic data, its
+    own results folder), not which row it is."""
+    chosen = hydra_cfg.runtime.choices.get("exp")
+    if chosen:
+        return str(chosen)
+    for override in hydra_cfg.overrides.task:
+        key, _, value = override.partition("=")
+        if key.lstrip("+") == "exp":
+            return re.findall(r"[^\[\],\s]+", value)[0]
+    return DEFAULT_EXPERIMENT
 
 
 def config_yaml(cfg: Config) -> str:
@@ -198,7 +224,7 @@ def stage_main(stage: str) -> Callable[[StageFunction], Callable[[], None]]:
 
             @hydra.main(version_base="1.3", config_path=None, config_name=PRIMARY_CONFIG)
             def hydra_entry(composed: DictConfig) -> None:
-                exp = HydraConfig.get().runtime.choices["exp"]
+                exp = experiment_name(HydraConfig.get())
                 execute_stage(stage, fn, OmegaConf.to_object(composed), exp)
 
             hydra_entry()

@@ -179,6 +179,152 @@ class EvaluateConfig:
 
 
 # --------------------------------------------------------------------------------------------
+# fine-tuning: python -m qwen_vad.finetune  (section added by the fine-tuning work)
+
+# --------------------------------------------------------------------------------------------
+# prompt search: python -m qwen_vad.opro  (section added by the OPRO work)
+
+
+@dataclass
+class OpenAIOptimizerConfig:
+    """Any OpenAI-compatible chat-completions server (vLLM, Ollama, llama.cpp, hosted APIs)."""
+
+    # vLLM's default address (`vllm serve MODEL`); docs/opro.md lists Ollama's and llama.cpp's.
+    base_url: str = "http://localhost:8000/v1"
+    # The name the server knows the model by; Qwen2.5-7B-Instruct fits next to the scorer on one GPU.
+    model: str = "Qwen/Qwen2.5-7B-Instruct"
+    # The environment variable holding the API key, so the key never lands in config.yaml.
+    # Unset or empty: no Authorization header (local servers need none).
+    api_key_env: str = "OPENAI_API_KEY"
+    # Eight short prompts take seconds on a 7B server; a hung server must not stall the run.
+    timeout_s: float = 120.0
+    # Transient failures (refused connection, timeout, HTTP 429/5xx, unreadable reply) are retried.
+    max_retries: int = 4
+    # First wait between attempts, doubled each time: 2+4+8+16 s rides out a server restart.
+    backoff_s: float = 2.0
+
+
+@dataclass
+class HFOptimizerConfig:
+    """A local transformers causal LM with a chat template, loaded beside the scorer."""
+
+    name_or_path: str = "Qwen/Qwen2.5-7B-Instruct"  # instruction-tuned, follows the <PROMPT> format
+    dtype: str = "bf16"  # bf16 | fp16 | fp32; bf16 halves memory on GPUs
+    device: str = "auto"  # CUDA when available, else CPU
+
+
+@dataclass
+class OproConfig:
+    """OPRO (Yang et al. 2023, "Large Language Models as Optimizers"); see docs/opro.md."""
+
+    # openai | hf | self (the scorer's own language model, text only) | scripted (the offline
+    # test double: a local HTTP server proposing deterministic rewrites, for smoke runs).
+    optimizer: str = "openai"
+    openai: OpenAIOptimizerConfig = field(default_factory=OpenAIOptimizerConfig)
+    hf: HFOptimizerConfig = field(default_factory=HFOptimizerConfig)
+    # history: OPRO's meta-prompt with the best prompts so far; random: one-shot APE-style
+    # proposals without history, the ablation that measures what the history buys.
+    mode: str = "history"
+    # Paper defaults: 8 candidates per step sampled at temperature 1.0 (diverse proposals).
+    candidates_per_step: int = 8
+    temperature: float = 1.0
+    # A proposal is one short prompt; this bounds a rambling optimizer's cost.
+    max_new_tokens: int = 512
+    # Paper: the 20 best (prompt, score) pairs in the meta-prompt, ascending, scores as integers
+    # 0-100 (100 buckets), and 3 exemplars.
+    history_size: int = 20
+    score_buckets: int = 100
+    exemplars: int = 3
+    # Longer candidates are rejected: the longest hand-written prompt is ~200 characters, and a
+    # longer prompt costs scoring time on every clip.
+    max_prompt_chars: int = 800
+    # The research plan's hand-written prompts (prompts/), scored first (step 0).
+    seed_prompts: list[str] = field(
+        default_factory=lambda: ["baseline", "explicit", "task_focused", "question", "binary_choice"]
+    )
+    # Candidates are scored on a seeded, label-balanced subset of train (the paper scores on a
+    # small training sample); 256 clips put about 6 in each of the 40 factorial cells.
+    train_subset_size: int = 256
+    # The reward: balanced accuracy of the constrained A/B answer on the subset, plus
+    # reward_lambda x BA_conditions (mean balanced accuracy over factorial cells). 0: BA_clip only.
+    reward_lambda: float = 0.0
+    # Each step's best candidates (by reward) are re-scored on dev; the final prompt is the best
+    # on dev. Two per step keeps dev scoring below the cost of the step itself.
+    dev_rescored_per_step: int = 2
+    # >0: a seeded subset of the dev split (quick checks); 0: the full dev split.
+    dev_max_clips: int = 0
+    # Budgets: the paper runs up to 200 steps; with an audio scorer each step scores 8 prompts on
+    # every subset clip, so stop earlier: after max_steps, max_candidates scored proposals, or
+    # patience steps in a row without a better dev score.
+    max_steps: int = 50
+    max_candidates: int = 400
+    patience: int = 8
+    # The chosen prompt is written here as <exp>.txt (relative to the working directory).
+    optimized_dir: str = "prompts/optimized"
+    # b4: take model.adapter from the latest finished `finetune` run of this experiment (its
+    # adapter/ folder). null: use model.adapter as given.
+    adapter_from_finetune: Optional[str] = None
+
+
+# --------------------------------------------------------------------------------------------
+# analysis: python -m qwen_vad.analyze
+
+
+@dataclass
+class AnalyzeConfig:
+    # Experiments analysed together (their latest scoring runs); empty: the chosen exp alone.
+    experiments: list[str] = field(default_factory=list)
+    # Paired comparisons "a:b" (a against b) by experiment name; pairs whose runs are missing
+    # are listed as not run. "best_llm:best_vad" compares the best of each kind on test.
+    comparisons: list[str] = field(
+        default_factory=lambda: ["b2:b1", "b3:b2", "b4:b3", "a2:a1", "best_llm:best_vad"]
+    )
+    n_bootstrap: int = 1000  # cluster (base-clip) bootstrap resamples for metric CIs
+    interval_level: float = 0.95
+    calibration_bins: int = 15  # equal-width bins for ECE/MCE (the usual choice)
+    sigmoid: str = "logistic"  # logistic | normal: the psychometric F
+    threshold_probabilities: list[float] = field(default_factory=lambda: [0.5, 0.75, 0.9])
+    psychometric_bootstrap: int = 1000  # parametric bootstrap resamples per curve (>= 1000 for CIs)
+    # Correctness curves: guess rate fixed at chance (0.5, balanced classes) or null to fit it.
+    correctness_gamma: Optional[float] = 0.5
+    cluster_bootstrap: bool = True  # also give psychometric CIs from resampled base clips
+
+
+# --------------------------------------------------------------------------------------------
+# paper artifacts: python -m qwen_vad.report
+
+
+@dataclass
+class ReportConfig:
+    # Error analysis: the most confident wrong answers kept per (label, duration, SNR) cell,
+    # with their audio copied next to the report for listening.
+    failures_per_cell: int = 2
+
+
+# --------------------------------------------------------------------------------------------
+# the whole chain: python -m qwen_vad.pipeline
+
+
+@dataclass
+class PipelineConfig:
+    # Steps in order, "stage:experiment". Each step runs with exp=[experiment, *overlay].
+    steps: list[str] = field(
+        default_factory=lambda: [
+            "data:d1", "data:b1",
+            "evaluate:d1", "evaluate:d2", "evaluate:a1",
+            "finetune:b1", "finetune:b2", "finetune:b3",
+            "opro:a2", "opro:b4",
+            "analyze:paper", "report:paper",
+        ]
+    )  # fmt: skip
+    # Experiments laid over every step; smoke swaps in the tiny model, synthetic data and its
+    # own results folder without changing which row of the matrix a step is.
+    overlay: list[str] = field(default_factory=list)
+    # Build the tiny random checkpoint at model.name_or_path first (offline smoke runs only).
+    build_tiny_checkpoint: bool = False
+
+
+# --------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -192,14 +338,24 @@ class Config:
     seed: int = 42
     # Re-run a stage even when a finished run (or built dataset) already exists.
     force: bool = False
+    # Continue the latest interrupted run of this stage and experiment instead of starting anew.
+    resume: bool = False
     # The split a scoring run reports on; the threshold is always learned on dev.
     split: str = "test"
+    # analyze/report: scoring run folders to read instead of the experiments' latest runs,
+    # or a single predictions.parquet file.
+    runs: list[str] = field(default_factory=list)
+    predictions: str = ""
     paths: PathsConfig = field(default_factory=PathsConfig)
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     decoding: DecodingConfig = field(default_factory=DecodingConfig)
     baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+    analyze: AnalyzeConfig = field(default_factory=AnalyzeConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    opro: OproConfig = field(default_factory=OproConfig)
 
 
 # --------------------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
 from qwen_vad.config import REPO_ROOT
 
 # Recorded in env.json: the packages whose versions change results.
@@ -180,10 +182,19 @@ SCORING_STAGES = ("evaluate", "finetune", "opro")
 
 def latest_scoring_run(results_dir: str | Path, exp: str) -> Path | None:
     """The newest finished run of ``exp`` that scored clips, whichever stage it was."""
-    candidates = [
-        run_dir
-        for stage in SCORING_STAGES
-        for run_dir in find_runs(results_dir, stage, exp)
-        if (run_dir / "predictions.parquet").is_file()
-    ]
-    return max(candidates, key=_run_sort_key) if candidates else None
+    runs = latest_scoring_runs_per_seed(results_dir, exp)
+    return max(runs.values(), key=_run_sort_key) if runs else None
+
+
+def latest_scoring_runs_per_seed(results_dir: str | Path, exp: str) -> dict[int, Path]:
+    """For each seed ``exp`` was run with, its newest finished scoring run (seed sweeps are
+    aggregated as mean ± sd across seeds downstream)."""
+    latest: dict[int, Path] = {}
+    for stage in SCORING_STAGES:
+        for run_dir in find_runs(results_dir, stage, exp):
+            if not (run_dir / "predictions.parquet").is_file():
+                continue
+            seed = int(OmegaConf.load(run_dir / "config.yaml").get("seed", 0))
+            if seed not in latest or _run_sort_key(run_dir) > _run_sort_key(latest[seed]):
+                latest[seed] = run_dir
+    return dict(sorted(latest.items()))

@@ -1,0 +1,109 @@
+"""Everything a report shows, gathered from run folders: the analysis JSON and, for each
+system, the scoring run it came from (its resolved config, prompt, threshold, dataset)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+
+from qwen_vad.config import Config
+from qwen_vad.prompts import PromptError, load_prompt
+from qwen_vad.runs import latest_run
+
+
+@dataclass(frozen=True)
+class SystemRun:
+    name: str  # as in the analysis (experiment, or experiment[seed=N])
+    run_dir: Path
+    stage: str  # evaluate | finetune | opro
+    config: DictConfig  # the scoring run's resolved config.yaml
+    system: str
+    prompt_id: str
+    prompt_text: str
+    n_reported: int
+    dev_balanced_accuracy: float | None
+
+    @property
+    def predictions_path(self) -> Path:
+        return self.run_dir / "predictions.parquet"
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    analysis_dir: Path
+    metrics: dict
+    psychometric: dict
+    comparisons: dict
+    runs: dict[str, SystemRun]
+    datasets: dict[str, dict]  # dataset name -> its report.json
+    data_dir: Path
+
+
+def analysis_run(cfg: Config, exp: str) -> Path:
+    """``runs=[ANALYZE_RUN]`` names the analysis to report; else the experiment's latest."""
+    if cfg.runs:
+        folder = Path(cfg.runs[0])
+        if not (folder / "metrics.json").is_file():
+            raise FileNotFoundError(f"runs: {folder} is not an analyze run folder (no metrics.json)")
+        return folder
+    folder = latest_run(cfg.paths.results_dir, "analyze", exp)
+    if folder is None:
+        raise FileNotFoundError(
+            f"no finished analyze run for {exp!r} under {cfg.paths.results_dir}; run `python -m qwen_vad.analyze exp={exp}` first"
+        )
+    return folder
+
+
+def collect_inputs(cfg: Config, exp: str) -> ReportInputs:
+    folder = analysis_run(cfg, exp)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    runs = {name: system_run(name, Path(path)) for name, path in metrics["sources"].items()}
+    datasets = {}
+    for run in runs.values():
+        report = Path(cfg.paths.data_dir) / run.config.data.name / "report.json"
+        if report.is_file():
+            datasets[run.config.data.name] = json.loads(report.read_text())
+    return ReportInputs(
+        analysis_dir=folder,
+        metrics=metrics,
+        psychometric=json.loads((folder / "psychometric.json").read_text()),
+        comparisons=json.loads((folder / "comparisons.json").read_text()),
+        runs=runs,
+        datasets=datasets,
+        data_dir=Path(cfg.paths.data_dir),
+    )
+
+
+def system_run(name: str, predictions_path: Path) -> SystemRun:
+    run_dir = predictions_path.parent
+    config = OmegaConf.load(run_dir / "config.yaml")
+    predictions = pd.read_parquet(predictions_path, columns=["split", "system", "prompt_id"])
+    threshold_file = run_dir / "threshold.json"
+    threshold = json.loads(threshold_file.read_text()) if threshold_file.is_file() else {}
+    prompt_id = str(predictions["prompt_id"].iloc[0])
+    return SystemRun(
+        name=name,
+        run_dir=run_dir,
+        stage=run_dir.parent.parent.name,
+        config=config,
+        system=str(predictions["system"].iloc[0]),
+        prompt_id=prompt_id,
+        prompt_text=prompt_text(run_dir, config) if prompt_id else "",
+        n_reported=int((predictions["split"] == config.split).sum()),
+        dev_balanced_accuracy=threshold.get("dev_balanced_accuracy"),
+    )
+
+
+def prompt_text(run_dir: Path, config: DictConfig) -> str:
+    """The prompt as the run used it: a copy in the run folder wins over prompts/."""
+    for candidate in ("prompt.txt", "best_prompt.txt"):
+        if (run_dir / candidate).is_file():
+            return load_prompt(run_dir / candidate).text
+    try:
+        return load_prompt(str(config.decoding.prompt)).text
+    except PromptError:
+        return ""
