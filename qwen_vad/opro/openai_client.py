@@ -1,0 +1,119 @@
+"""The ``openai`` optimizer: any OpenAI-compatible chat-completions server over plain HTTP.
+
+vLLM, Ollama, llama.cpp's server and hosted APIs all answer ``POST {base_url}/chat/completions``.
+Transient failures (refused connection, timeout, HTTP 408/429/5xx, a reply that is not a
+completion) are retried with exponential backoff; when the retries run out the error says where
+the server was expected and how to continue the run. Other HTTP errors (401 bad key, 404 unknown
+model) are not retried: waiting does not fix them.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import os
+import time
+import urllib.error
+import urllib.request
+
+from qwen_vad.config import OpenAIOptimizerConfig
+
+log = logging.getLogger(__name__)
+
+RETRIED_HTTP_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+class OptimizerError(RuntimeError):
+    """The optimizer cannot give proposals; the message says what to change."""
+
+
+class OptimizerUnavailableError(OptimizerError):
+    """The server did not answer usefully within the retries."""
+
+
+class _TransientError(Exception):
+    pass
+
+
+class OpenAIChatOptimizer:
+    """Proposals from ``n`` sampled chat completions of the meta-prompt."""
+
+    def __init__(self, cfg: OpenAIOptimizerConfig, temperature: float, max_tokens: int) -> None:
+        self.cfg, self.temperature, self.max_tokens = cfg, temperature, max_tokens
+        self.url = cfg.base_url.rstrip("/") + "/chat/completions"
+        self.name = f"openai:{cfg.model}"
+
+    def propose(self, meta_prompt: str, n: int, step: int) -> list[str]:
+        """``n`` replies. Servers that ignore ``n`` (Ollama, llama.cpp) answer one choice per
+        request, so the rest is asked for again until ``n`` replies are in."""
+        replies: list[str] = []
+        while len(replies) < n:
+            replies += self._complete(meta_prompt, n - len(replies))
+        return replies[:n]
+
+    def _complete(self, meta_prompt: str, n: int) -> list[str]:
+        body = {
+            "model": self.cfg.model,
+            "messages": [{"role": "user", "content": meta_prompt}],
+            "temperature": self.temperature,
+            "n": n,
+            "max_tokens": self.max_tokens,
+        }
+        last_error = ""
+        for attempt in range(self.cfg.max_retries + 1):
+            if attempt:
+                wait = self.cfg.backoff_s * 2 ** (attempt - 1)
+                log.warning("optimizer request failed (%s); retry %d/%d in %.1f s", last_error, attempt, self.cfg.max_retries, wait)
+                time.sleep(wait)
+            try:
+                return self._post(body)
+            except _TransientError as err:
+                last_error = str(err)
+        raise OptimizerUnavailableError(
+            f"the optimizer server at {self.cfg.base_url} gave no usable answer after "
+            f"{self.cfg.max_retries + 1} attempts (last: {last_error}). Start the server or fix "
+            "opro.openai.base_url / opro.openai.model (docs/opro.md), then continue this run "
+            "with resume=true."
+        )
+
+    def _post(self, body: dict) -> list[str]:
+        request = urllib.request.Request(self.url, data=json.dumps(body).encode(), headers=self._headers(), method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=self.cfg.timeout_s) as response:
+                payload = response.read()
+        except urllib.error.HTTPError as err:
+            detail = err.read()[:300].decode("utf-8", "replace")
+            if err.code in RETRIED_HTTP_STATUSES:
+                raise _TransientError(f"HTTP {err.code}: {detail}") from None
+            raise OptimizerError(f"{self.url} answered HTTP {err.code}: {detail}{_status_hint(err.code, self.cfg)}") from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as err:
+            reason = getattr(err, "reason", err)
+            raise _TransientError(f"{type(reason).__name__}: {reason}") from None
+        return _completion_texts(payload)
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json"}
+        key = os.environ.get(self.cfg.api_key_env, "") if self.cfg.api_key_env else ""
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        return headers
+
+
+def _completion_texts(payload: bytes) -> list[str]:
+    try:
+        choices = json.loads(payload)["choices"]
+        texts = [choice["message"]["content"] or "" for choice in choices]
+    except (ValueError, KeyError, TypeError):
+        raise _TransientError(f"not a chat completion: {payload[:200]!r}") from None
+    if not texts:
+        raise _TransientError("a chat completion without choices")
+    return texts
+
+
+def _status_hint(status: int, cfg: OpenAIOptimizerConfig) -> str:
+    if status in (401, 403):
+        return f" (is the API key in ${cfg.api_key_env}? see opro.openai.api_key_env)"
+    if status == 404:
+        return f" (is {cfg.base_url} the server's /v1 address, and does it serve model {cfg.model!r}?)"
+    return ""

@@ -1,0 +1,44 @@
+"""The scores of prompts on the search's clips: the score cache first, the audio-cache scorer
+for the clips it lacks. Only the two search sets exist here (the train subset and dev); the
+test split is not among them, so the search cannot score it."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from qwen_vad.opro.audio_cache import AudioCacheScorer
+from qwen_vad.opro.reward import reward
+from qwen_vad.opro.score_cache import ScoreCache
+from qwen_vad.prompts import PromptTemplate
+
+log = logging.getLogger(__name__)
+
+SEARCH_SPLITS = ("train", "dev")
+
+
+class SearchScorer:
+    def __init__(self, scorer: AudioCacheScorer, cache: ScoreCache, clips: dict[str, pd.DataFrame], reward_lambda: float) -> None:
+        if set(clips) != set(SEARCH_SPLITS):
+            raise ValueError(f"the search scores exactly the splits {SEARCH_SPLITS}, got {sorted(clips)}")
+        self.scorer, self.cache, self.clips, self.reward_lambda = scorer, cache, clips, reward_lambda
+
+    @property
+    def needs_swappable_options(self) -> bool:
+        """decoding.swap_options scores each prompt in both option orders."""
+        return self.scorer.decoding.swap_options
+
+    def p_speech(self, template: PromptTemplate, split: str) -> np.ndarray:
+        """p_speech of every clip of ``split``'s search set, scoring only clips not cached."""
+        clip_ids = self.clips[split]["clip_id"].tolist()
+        missing = self.cache.missing(template, clip_ids)
+        if missing:
+            self.cache.store(template, missing, self.scorer.score(template, missing))
+        return self.cache.lookup(template, clip_ids)
+
+    def score(self, template: PromptTemplate, split: str) -> float:
+        value = reward(self.clips[split], self.p_speech(template, split), self.reward_lambda)
+        log.info("%s %s score %.4f", template.id, split, value)
+        return value

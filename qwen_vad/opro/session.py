@@ -1,0 +1,128 @@
+"""Everything a search needs, set up once: the model (with the b4 adapter resolved), the search's
+clip sets with their audio, the score and audio caches, and the history (new or resumed).
+
+The search sets are a seeded, label-balanced subset of train (``opro.train_subset_size``) and
+dev (``opro.dev_max_clips``, 0 = all). The test split is read only by the final evaluation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from transformers import PreTrainedModel, ProcessorMixin
+
+from qwen_vad.audio.io import AudioError, load_audio
+from qwen_vad.config import Config, ModelConfig
+from qwen_vad.data.store import existing_build
+from qwen_vad.evaluate import llm_system_name, load_dataset
+from qwen_vad.models.loader import load_model
+from qwen_vad.opro.audio_cache import AudioCacheScorer
+from qwen_vad.opro.history import HISTORY_FILE, History
+from qwen_vad.opro.resume import ResumeError, carry_over, check_same_search, interrupted_run
+from qwen_vad.opro.score_cache import SCORE_CACHE_FILE, ScoreCache, scorer_identity
+from qwen_vad.opro.search import PendingStep
+from qwen_vad.opro.search_scorer import SearchScorer
+from qwen_vad.runs import Run, latest_run
+from qwen_vad.scoring_run import subset_clips
+from qwen_vad.training.outputs import ADAPTER_FOLDER
+
+log = logging.getLogger(__name__)
+
+@dataclass
+class SearchSession:
+    model_cfg: ModelConfig  # cfg.model with the adapter resolved
+    model: PreTrainedModel
+    processor: ProcessorMixin
+    system: str  # the predictions' system name
+    dataset_dir: Path
+    manifest: pd.DataFrame
+    history: History
+    scorer: SearchScorer
+    pending: dict[int, PendingStep]
+
+
+def open_session(cfg: Config, run: Run) -> SearchSession:
+    model_cfg = resolve_model_config(cfg)
+    dataset_dir, manifest = load_dataset(cfg)
+    clips = search_clip_sets(cfg, manifest)
+    audio, skipped = load_search_audio(clips, dataset_dir)
+    unreadable = [s["clip_id"] for s in skipped]
+    clips = {split: frame[~frame["clip_id"].isin(unreadable)].reset_index(drop=True) for split, frame in clips.items()}
+    history, pending = start_history(cfg, run, clips, skipped, model_cfg)  # copies the score cache when resuming
+    m = model_cfg
+    model, processor = load_model(m.name_or_path, m.dtype, m.device, m.attn_implementation, m.adapter, m.load_in_4bit, m.fast_encoder)
+    identity = scorer_identity(model_cfg, cfg.decoding, existing_build(dataset_dir)["fingerprint"])
+    cache = ScoreCache(run.path(SCORE_CACHE_FILE), identity)
+    scorer = SearchScorer(AudioCacheScorer(model, processor, cfg.decoding, audio), cache, clips, cfg.opro.reward_lambda)
+    system = llm_system_name(dataclasses.replace(cfg, model=model_cfg))
+    return SearchSession(model_cfg, model, processor, system, dataset_dir, manifest, history, scorer, pending)
+
+
+def resolve_model_config(cfg: Config) -> ModelConfig:
+    """``cfg.model``, with ``opro.adapter_from_finetune`` turned into the adapter folder it names."""
+    source = cfg.opro.adapter_from_finetune
+    if source is None:
+        return cfg.model
+    finetune_run = latest_run(cfg.paths.results_dir, "finetune", source)
+    if finetune_run is None or not (finetune_run / ADAPTER_FOLDER).is_dir():
+        raise FileNotFoundError(
+            f"opro.adapter_from_finetune={source!r}: no finished finetune run with an {ADAPTER_FOLDER}/ folder under "
+            f"{cfg.paths.results_dir}/finetune/{source}; run `python -m qwen_vad.finetune exp={source}` first"
+        )
+    adapter = str(finetune_run / ADAPTER_FOLDER)
+    log.info("adapter from finetune run %s", adapter)
+    return dataclasses.replace(cfg.model, adapter=adapter)
+
+
+def search_clip_sets(cfg: Config, manifest: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    return {
+        "train": subset_clips(manifest, "train", cfg.opro.train_subset_size, cfg.seed),
+        "dev": subset_clips(manifest, "dev", cfg.opro.dev_max_clips, cfg.seed),
+    }
+
+
+def load_search_audio(clips: dict[str, pd.DataFrame], dataset_dir: Path) -> tuple[dict[str, np.ndarray], list[dict]]:
+    """Waveforms of the search clips, read once; unreadable clips are left out and listed."""
+    audio, skipped = {}, []
+    for split, frame in clips.items():
+        for row in frame.itertuples(index=False):
+            try:
+                audio[row.clip_id] = load_audio(dataset_dir / row.path)
+            except AudioError as err:
+                skipped.append({"split": split, "clip_id": row.clip_id, "path": row.path, "error": str(err)})
+                log.warning("skipping clip %s: %s", row.clip_id, err)
+    return audio, skipped
+
+
+def start_history(
+    cfg: Config, run: Run, clips: dict[str, pd.DataFrame], skipped: list[dict], model_cfg: ModelConfig
+) -> tuple[History, dict[int, PendingStep]]:
+    history = History(run.path(HISTORY_FILE))
+    start = {
+        "event": "start", "step": 0, "mode": cfg.opro.mode, "optimizer": cfg.opro.optimizer, "adapter": model_cfg.adapter,
+        "train_clip_ids": clips["train"]["clip_id"].tolist(), "dev_clip_ids": clips["dev"]["clip_id"].tolist(),
+        "skipped_clips": skipped,
+    }  # fmt: skip
+    if not cfg.resume:
+        history.record(start)
+        return history, {}
+    previous = interrupted_run(cfg.paths.results_dir, run.exp, run)
+    check_same_search(previous, cfg)
+    events, pending = carry_over(previous, run)
+    if not events or events[0]["event"] != "start" or any(
+        events[0][key] != start[key] for key in ("train_clip_ids", "dev_clip_ids", "adapter")
+    ):
+        raise ResumeError(
+            f"cannot resume {previous}: its clip sets or adapter differ from this run's "
+            "(a rebuilt dataset, or a newer finetune run?); start a new run instead"
+        )
+    for event in events:
+        history.record(event)
+    history.record({"event": "resumed", "step": history.state.completed_step, "from_run": str(previous)})
+    log.info("resumed %s after step %d", previous, history.state.completed_step)
+    return history, pending
