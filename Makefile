@@ -16,7 +16,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 smoke: $(VENV)/.installed
-	$(PY) -m qwen_vad.data exp=smoke
+	$(PY) -m qwen_vad.pipeline exp=smoke
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest

@@ -10,12 +10,16 @@ cd "$(dirname "$0")/.."
 extras="${1:-}"
 venv="${QWEN_VAD_VENV:-.venv}"
 
-# System packages: espeak-ng is the voice of the offline synthetic corpus.
-if ! command -v espeak-ng >/dev/null 2>&1; then
+# System packages: espeak-ng is the voice of the offline synthetic corpus; libc++1 is the
+# C++ runtime TEN VAD's shared library links against.
+missing=()
+command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+ldconfig -p 2>/dev/null | grep -q 'libc++\.so\.1' || missing+=(libc++1)
+if [ ${#missing[@]} -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends espeak-ng >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 python_bin="${PYTHON:-$(command -v python3.11 || command -v python3)}"

@@ -12,7 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from qwen_vad.config import Config
 from qwen_vad.prompts import PromptError, load_prompt
-from qwen_vad.runs import latest_run
+from qwen_vad.report.load import Analysis, from_repo, latest_analysis, read_analysis
 
 
 @dataclass(frozen=True)
@@ -34,48 +34,47 @@ class SystemRun:
 
 @dataclass(frozen=True)
 class ReportInputs:
-    analysis_dir: Path
-    metrics: dict
-    psychometric: dict
-    comparisons: dict
+    analysis: Analysis  # the analyze run's metrics, psychometric and comparisons JSON
     runs: dict[str, SystemRun]
     datasets: dict[str, dict]  # dataset name -> its report.json
-    data_dir: Path
+
+    @property
+    def metrics(self) -> dict:
+        return self.analysis.metrics
+
+    @property
+    def psychometric(self) -> dict:
+        return self.analysis.psychometric
+
+    @property
+    def comparisons(self) -> dict:
+        return self.analysis.comparisons
 
 
-def analysis_run(cfg: Config, exp: str) -> Path:
+def analysis_run(cfg: Config, exp: str) -> Analysis:
     """``runs=[ANALYZE_RUN]`` names the analysis to report; else the experiment's latest."""
     if cfg.runs:
         folder = Path(cfg.runs[0])
         if not (folder / "metrics.json").is_file():
             raise FileNotFoundError(f"runs: {folder} is not an analyze run folder (no metrics.json)")
-        return folder
-    folder = latest_run(cfg.paths.results_dir, "analyze", exp)
-    if folder is None:
+        return read_analysis(folder)
+    analysis = latest_analysis(cfg.paths.results_dir, exp)
+    if analysis is None:
         raise FileNotFoundError(
             f"no finished analyze run for {exp!r} under {cfg.paths.results_dir}; run `python -m qwen_vad.analyze exp={exp}` first"
         )
-    return folder
+    return analysis
 
 
 def collect_inputs(cfg: Config, exp: str) -> ReportInputs:
-    folder = analysis_run(cfg, exp)
-    metrics = json.loads((folder / "metrics.json").read_text())
-    runs = {name: system_run(name, Path(path)) for name, path in metrics["sources"].items()}
+    analysis = analysis_run(cfg, exp)
+    runs = {name: system_run(name, analysis.scoring_run(name) / "predictions.parquet") for name in analysis.metrics["sources"]}
     datasets = {}
     for run in runs.values():
-        report = Path(cfg.paths.data_dir) / run.config.data.name / "report.json"
+        report = from_repo(run.config.paths.data_dir) / run.config.data.name / "report.json"
         if report.is_file():
             datasets[run.config.data.name] = json.loads(report.read_text())
-    return ReportInputs(
-        analysis_dir=folder,
-        metrics=metrics,
-        psychometric=json.loads((folder / "psychometric.json").read_text()),
-        comparisons=json.loads((folder / "comparisons.json").read_text()),
-        runs=runs,
-        datasets=datasets,
-        data_dir=Path(cfg.paths.data_dir),
-    )
+    return ReportInputs(analysis=analysis, runs=runs, datasets=datasets)
 
 
 def system_run(name: str, predictions_path: Path) -> SystemRun:

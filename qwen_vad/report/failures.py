@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from qwen_vad.report.collect import ReportInputs
+from qwen_vad.report.load import from_repo
 
 CELL = ["label", "duration_ms", "snr_db"]
 
@@ -30,7 +31,7 @@ def write_failures(inputs: ReportInputs, out_dir: Path, per_cell: int, split: st
     for name, run in sorted(inputs.runs.items()):
         predictions = pd.read_parquet(run.predictions_path)
         failures = worst_failures(predictions[predictions["split"] == split], per_cell)
-        dataset = inputs.data_dir / run.config.data.name
+        dataset = from_repo(run.config.paths.data_dir) / run.config.data.name
         manifest_paths = pd.read_parquet(dataset / "manifest.parquet", columns=["clip_id", "path"]).set_index("clip_id")["path"]
         copies = []
         for clip_id in failures["clip_id"]:

@@ -62,7 +62,7 @@ def write_report_markdown(
             to_markdown(failures.head(40)),
             "",
         ]
-    out += ["## Provenance", "", f"Analysis run: `{inputs.analysis_dir}`", ""]
+    out += ["## Provenance", "", f"Analysis run: `{inputs.analysis.run_dir}`", ""]
     out += ["| system | stage | run folder | git commit | dirty |", "|---|---|---|---|---|"]
     for name, run in sorted(inputs.runs.items()):
         git = json.loads((run.run_dir / "env.json").read_text()).get("git", {})

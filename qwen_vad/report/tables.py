@@ -71,7 +71,8 @@ def ece(inputs: ReportInputs, system: str) -> float | None:
 def pooled_threshold(inputs: ReportInputs, system: str, p: float) -> float | None:
     """DT_p of the detection curve pooled over durations (null when not reached)."""
     curves = inputs.psychometric.get(system, {}).get("detection_vs_snr_db_pooled", [])
-    for threshold in curves[0]["thresholds"] if curves else []:
+    # A curve that could not be fitted (e.g. too few levels) carries a reason, no thresholds.
+    for threshold in curves[0].get("thresholds", []) if curves else []:
         if math.isclose(threshold["p"], p):
             return threshold["x"]
     return None
