@@ -26,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
 
 from qwen_vad.config import Config, experiment_names, experiments_dir
+from qwen_vad.distributed import is_main_process, log_file_name, share_from_main
 from qwen_vad.runs import Run, attach_log, create_run, finish_run
 
 log = logging.getLogger(__name__)
@@ -193,9 +194,13 @@ StageFunction = Callable[[Config, Run], None]
 
 
 def execute_stage(stage: str, fn: StageFunction, cfg: Config, exp: str) -> Run:
-    """Run ``fn`` in a new run folder, marking the run done or failed."""
-    run = create_run(cfg.paths.results_dir, stage, exp, config_yaml(cfg))
-    handler = attach_log(run)
+    """Run ``fn`` in a new run folder, marking the run done or failed.
+
+    Under a multi-process launch (accelerate launch, torchrun) all ranks share one run folder
+    (see qwen_vad.distributed); any rank can mark it failed, rank 0 marks it done.
+    """
+    run = share_from_main(lambda: create_run(cfg.paths.results_dir, stage, exp, config_yaml(cfg)))
+    handler = attach_log(run, log_file_name())
     log.info("%s exp=%s -> %s", stage, exp, run.dir)
     try:
         fn(cfg, run)
@@ -205,7 +210,8 @@ def execute_stage(stage: str, fn: StageFunction, cfg: Config, exp: str) -> Run:
     finally:
         logging.getLogger().removeHandler(handler)
         handler.close()
-    finish_run(run)
+    if is_main_process():
+        finish_run(run)
     return run
 
 

@@ -181,6 +181,78 @@ class EvaluateConfig:
 # --------------------------------------------------------------------------------------------
 # fine-tuning: python -m qwen_vad.finetune  (section added by the fine-tuning work)
 
+
+@dataclass
+class LoraConfig:
+    """Low-rank adapters (peft) on the language model; see docs/finetuning.md."""
+
+    r: int = 16  # research plan; ranks 8/16/32/64 are one of its open questions
+    alpha: int = 32  # research plan: alpha = 2r, the usual scale for the adapter's update
+    dropout: float = 0.05  # research plan: light regularisation for 1-3k training clips
+    # The language model's linear projections, attention and MLP (all seven, as QLoRA found best).
+    # Only language-model modules are matched: the audio encoder's layers reuse some names.
+    target_modules: list[str] = field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    )
+
+
+@dataclass
+class SpecAugmentConfig:
+    """Masks on the log-mel features of training clips only (research plan: light, for short clips)."""
+
+    probability: float = 0.5  # research plan: half of the training examples are augmented
+    freq_mask_bins: int = 10  # research plan: F = 10 of the 128 mel bins at most
+    # Research plan: 5 % of the clip; of its valid frames, so padding never counts (a 200-ms clip
+    # has 20 frames: a mask of at most 1 frame).
+    time_mask_fraction: float = 0.05
+
+
+@dataclass
+class FinetuneConfig:
+    lora: LoraConfig = field(default_factory=LoraConfig)
+    # Modules trained in full beside the adapters and saved with them (peft modules_to_save), e.g.
+    # multi_modal_projector, lm_head (not yet audio_tower: docs/finetuning.md). Empty: encoder,
+    # projector and lm_head stay frozen, so the audio features are the pretrained ones.
+    train_in_full: list[str] = field(default_factory=list)
+    # Prompt augmentation: each training example gets a prompt drawn from these templates (the
+    # answer letter follows each one's mapping), so prompts found later by OPRO transfer.
+    # Empty: decoding.prompt only, the prompt the dev and test scores use.
+    prompts: list[str] = field(default_factory=list)
+    specaugment: SpecAugmentConfig = field(default_factory=SpecAugmentConfig)
+    epochs: float = 5.0  # research plan
+    # >0: stop after this many optimizer steps instead (short smoke and benchmark runs).
+    max_steps: int = 0
+    # Research plan: batch 8 x accumulation 2 = 16 clips per step; 8 short clips fit a 24-GB GPU
+    # with QLoRA and gradient checkpointing (docs/finetuning.md).
+    batch_size: int = 8
+    gradient_accumulation: int = 2
+    lr: float = 2e-4  # research plan; the common LoRA learning rate for 7B models
+    lr_scheduler: str = "cosine"  # research plan (any transformers scheduler name)
+    warmup_steps: int = 100  # research plan
+    # Research plan: constrained A/B scoring of the dev split every 50 steps; the adapter with the
+    # best dev balanced accuracy is the one kept.
+    eval_steps: int = 50
+    # Stop after this many dev evaluations without a better balanced accuracy (0: never early):
+    # 3 x 50 steps is two epochs of b3's 1,200 training clips without progress.
+    early_stopping_patience: int = 3
+    logging_steps: int = 10  # training loss and learning rate to the log and TensorBoard
+    # Checkpoints kept (the best is always kept too): the latest is what resume=true continues from.
+    save_total_limit: int = 2
+    # Recompute activations in the backward pass: ~30 % slower, but what lets a 7B model train on
+    # a 24-GB GPU. Off for the tiny CPU model, where memory is no concern.
+    gradient_checkpointing: bool = True
+
+
+@dataclass
+class LossConfig:
+    # Which tokens the loss is computed on (b1 vs b2 is this one line):
+    #   answer      the answer letter only (research plan: the better gradient signal; b2-b4)
+    #   answer_eos  the answer letter and the <|im_end|> after it
+    #   full        every text token of the prompt and the answer (b1)
+    #   ab          cross-entropy over the two option letters' logits at the answer position
+    mode: str = "answer"
+
+
 # --------------------------------------------------------------------------------------------
 # prompt search: python -m qwen_vad.opro  (section added by the OPRO work)
 
@@ -198,7 +270,7 @@ class OpenAIOptimizerConfig:
     api_key_env: str = "OPENAI_API_KEY"
     # Eight short prompts take seconds on a 7B server; a hung server must not stall the run.
     timeout_s: float = 120.0
-    # Transient failures (refused connection, timeout, HTTP 429/5xx, unreadable reply) are retried.
+    # Transient failures (refused connection, timeout, HTTP 408/429/5xx, unreadable reply) are retried.
     max_retries: int = 4
     # First wait between attempts, doubled each time: 2+4+8+16 s rides out a server restart.
     backoff_s: float = 2.0
@@ -243,7 +315,7 @@ class OproConfig:
         default_factory=lambda: ["baseline", "explicit", "task_focused", "question", "binary_choice"]
     )
     # Candidates are scored on a seeded, label-balanced subset of train (the paper scores on a
-    # small training sample); 256 clips put about 6 in each of the 40 factorial cells.
+    # small training sample); 256 clips put about 6 in each of the 40 factorial cells. 0: all of train.
     train_subset_size: int = 256
     # The reward: balanced accuracy of the constrained A/B answer on the subset, plus
     # reward_lambda x BA_conditions (mean balanced accuracy over factorial cells). 0: BA_clip only.
@@ -352,6 +424,8 @@ class Config:
     decoding: DecodingConfig = field(default_factory=DecodingConfig)
     baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
     analyze: AnalyzeConfig = field(default_factory=AnalyzeConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
@@ -376,8 +450,11 @@ def experiment_names() -> list[str]:
 __all__ = [
     "Config",
     "DataConfig",
+    "HFOptimizerConfig",
     "HygieneConfig",
     "OneAxisConfig",
+    "OpenAIOptimizerConfig",
+    "OproConfig",
     "PathsConfig",
     "SourceConfig",
     "SplitConfig",

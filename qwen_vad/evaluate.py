@@ -31,7 +31,12 @@ log = logging.getLogger("qwen_vad.evaluate")
 
 def evaluate(cfg: Config, run: Run) -> None:
     folder, manifest = load_dataset(cfg)
-    scorer = make_scorer(cfg)
+    score_and_write(cfg, run, make_scorer(cfg), folder, manifest)
+
+
+def score_and_write(cfg: Config, run: Run, scorer: Scorer, folder: Path, manifest: pd.DataFrame, extra_metrics: dict | None = None) -> None:
+    """Score dev (for the threshold) and ``cfg.split``, then write predictions, threshold and
+    metrics; the finetune stage scores its trained adapter through this same step."""
     scored = {
         split: score_clips(scorer, subset_clips(manifest, split, cfg.evaluate.max_clips, cfg.seed), folder,
                            cfg.evaluate.warmup_batches, desc=f"{scorer.system} {split}")
@@ -39,7 +44,7 @@ def evaluate(cfg: Config, run: Run) -> None:
     }  # fmt: skip
     threshold = decide_threshold(cfg, scorer, scored)
     predictions = pd.concat([predictions_frame(s.rows, scorer, threshold["threshold"]) for s in scored.values()])
-    write_outputs(run, predictions, threshold, scored, scorer)
+    write_outputs(run, predictions, threshold, scored, scorer, extra_metrics)
 
 
 def load_dataset(cfg: Config) -> tuple[Path, pd.DataFrame]:
@@ -87,7 +92,9 @@ def decide_threshold(cfg: Config, scorer: Scorer, scored: dict[str, ScoredClips]
     return {**learned, "source": "learned on dev (max balanced accuracy)", "n_dev": len(dev)}
 
 
-def write_outputs(run: Run, predictions: pd.DataFrame, threshold: dict, scored: dict[str, ScoredClips], scorer: Scorer) -> None:
+def write_outputs(
+    run: Run, predictions: pd.DataFrame, threshold: dict, scored: dict[str, ScoredClips], scorer: Scorer, extra_metrics: dict | None = None
+) -> None:
     predictions.reset_index(drop=True).to_parquet(run.path("predictions.parquet"), index=False)
     run.path("threshold.json").write_text(json.dumps(threshold, indent=2) + "\n")
     skipped = [dict(s, split=split) for split, result in scored.items() for s in result.skipped]
@@ -99,6 +106,7 @@ def write_outputs(run: Run, predictions: pd.DataFrame, threshold: dict, scored: 
         "skipped_clips": {split: len(result.skipped) for split, result in scored.items()},
         "splits": {split: classification_metrics(frame) for split, frame in predictions.groupby("split")},
         "latency_ms": latency_summary(predictions),
+        **(extra_metrics or {}),
     }
     run.path("metrics.json").write_text(json.dumps(to_jsonable(metrics), indent=2, allow_nan=False) + "\n")
     for split, block in metrics["splits"].items():

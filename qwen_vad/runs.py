@@ -97,9 +97,9 @@ def latest_run(results_dir: str | Path, stage: str, exp: str) -> Path | None:
     return runs[-1] if runs else None
 
 
-def attach_log(run: Run) -> logging.Handler:
-    """Copy everything logged during the run into ``log.txt``."""
-    handler = logging.FileHandler(run.path("log.txt"), encoding="utf-8")
+def attach_log(run: Run, file_name: str = "log.txt") -> logging.Handler:
+    """Copy everything logged during the run into ``log.txt`` (or another file of the run)."""
+    handler = logging.FileHandler(run.path(file_name), encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.addHandler(handler)

@@ -1,0 +1,129 @@
+"""``python -m qwen_vad.finetune exp=b2``: LoRA (or 4-bit QLoRA) fine-tuning on the A/B question.
+
+The model learns to answer the evaluation's own prompt with the right option letter, the loss on
+the tokens ``loss.mode`` names (``answer`` for b2-b4, ``full`` for b1). The dev split is scored
+with constrained A/B decoding every ``finetune.eval_steps`` steps; the adapter with the best dev
+balanced accuracy is saved as ``adapter/`` and then scores dev and test exactly as
+``python -m qwen_vad.evaluate model.adapter=<run>/adapter`` would (threshold learned on dev),
+writing ``predictions.parquet`` and ``metrics.json`` (with the dev curve) into the run folder.
+
+Multi-GPU (or multi-process CPU) data parallel: ``accelerate launch -m qwen_vad.finetune exp=...``;
+see docs/finetuning.md for the launch commands, 24-GB settings and DeepSpeed/FSDP configs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+import torch
+from peft import PeftModel
+from transformers import ProcessorMixin, TrainerCallback
+
+from qwen_vad.cli import stage_main
+from qwen_vad.config import Config
+from qwen_vad.distributed import is_main_process
+from qwen_vad.evaluate import load_dataset, make_scorer, score_and_write
+from qwen_vad.models.fast_encoder import uses_short_clip_encoder
+from qwen_vad.prompts import AB_MODE, load_prompt
+from qwen_vad.runs import Run
+from qwen_vad.training.collator import TrainingCollator
+from qwen_vad.training.dev_scoring import DevScorer
+from qwen_vad.training.examples import ClipDataset, load_split
+from qwen_vad.training.labels import AB
+from qwen_vad.training.loss import AnswerLoss
+from qwen_vad.training.model_setup import load_trainable_model, training_device
+from qwen_vad.training.outputs import ADAPTER_FOLDER, TrainingFacts, save_adapter, training_summary, write_trainer_state
+from qwen_vad.training.prompt_sampling import PromptSampler
+from qwen_vad.training.resume import find_resume_point
+from qwen_vad.training.specaugment import SpecAugment
+from qwen_vad.training.trainer import DevScoringTrainer, build_trainer, training_arguments
+
+log = logging.getLogger("qwen_vad.finetune")
+
+
+def finetune(cfg: Config, run: Run, callbacks: Sequence[TrainerCallback] = ()) -> None:
+    """Train the adapter, then score dev and test with it (``callbacks``: extra Trainer callbacks)."""
+    folder, manifest = load_dataset(cfg)
+    summary = train_adapter(cfg, run, folder, manifest, callbacks)
+    release_training_memory()
+    if is_main_process():  # the other ranks' work ends with training
+        scoring_cfg = with_adapter(cfg, run.path(ADAPTER_FOLDER))
+        score_and_write(scoring_cfg, run, make_scorer(scoring_cfg), folder, manifest, {"training": summary})
+
+
+def train_adapter(
+    cfg: Config, run: Run, folder: Path, manifest: pd.DataFrame, callbacks: Sequence[TrainerCallback]
+) -> dict[str, object]:
+    """Train, keep the best adapter in ``adapter/``; the training summary for metrics.json."""
+    if cfg.decoding.mode != AB_MODE:
+        raise ValueError(f"fine-tuning trains and scores the A/B answer: decoding.mode must be {AB_MODE!r}")
+    resume = find_resume_point(cfg, run)
+    device = training_device(cfg.model.device)
+    model, processor = load_trainable_model(cfg, device)
+    train = load_split(manifest, "train", folder, cfg.seed)
+    log.info("training on %d clips (%d unreadable skipped)%s", len(train.dataset), len(train.skipped),
+             f", resuming {resume.checkpoint}" if resume else "")  # fmt: skip
+    trainer = assemble_trainer(cfg, run, model, processor, device, train.dataset, manifest, folder, resume is not None, callbacks)
+    result = trainer.train(resume_from_checkpoint=str(resume.checkpoint) if resume else None)
+    facts = TrainingFacts(cfg.loss.mode, len(train.dataset), len(train.skipped), resume.checkpoint if resume else None)
+    summary = training_summary(trainer.state, result, facts)
+    save_adapter(trainer, run.dir)
+    if is_main_process():
+        write_trainer_state(trainer.state, run.dir)
+        log.info("best dev balanced accuracy %s at step %s (untrained model: %s)", rounded(summary["best_dev_balanced_accuracy"]),
+                 summary["best_step"], rounded(summary["untrained_dev_balanced_accuracy"]))  # fmt: skip
+    trainer.accelerator.free_memory()  # the accelerator's references to model and optimizer
+    return summary
+
+
+def assemble_trainer(
+    cfg: Config,
+    run: Run,
+    model: PeftModel,
+    processor: ProcessorMixin,
+    device: str,
+    train_dataset: ClipDataset,
+    manifest: pd.DataFrame,
+    folder: Path,
+    resumed: bool,
+    callbacks: Sequence[TrainerCallback],
+) -> DevScoringTrainer:
+    evaluation_prompt = load_prompt(cfg.decoding.prompt)
+    prompts = PromptSampler(
+        processor, [load_prompt(name) for name in cfg.finetune.prompts] or [evaluation_prompt], cfg.decoding.system_prompt
+    )
+    collator = TrainingCollator(
+        processor, prompts, cfg.loss.mode, SpecAugment(cfg.finetune.specaugment), uses_short_clip_encoder(model)
+    )
+    loss = AnswerLoss(cfg.loss.mode, prompts.option_pair() if cfg.loss.mode == AB else None)
+    dev_clips = manifest[manifest["split"] == "dev"].reset_index(drop=True)
+    dev_scorer = DevScorer(model, processor, evaluation_prompt, cfg.decoding, dev_clips, folder)
+    args = training_arguments(cfg, run, device, resuming=resumed)
+    return build_trainer(cfg, run, model, args, train_dataset, collator, loss, dev_scorer, callbacks)
+
+
+def with_adapter(cfg: Config, adapter: Path) -> Config:
+    """The configuration evaluate would run with to score the saved adapter."""
+    return dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, adapter=str(adapter)))
+
+
+def rounded(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def release_training_memory() -> None:
+    # The training model, optimizer state and activations go before the scoring model loads.
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+main = stage_main("finetune")(finetune)
+
+if __name__ == "__main__":
+    main()
