@@ -18,7 +18,7 @@ def main() -> None:
     cfg, _ = compose_config(["exp=smoke"])
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        result = build_dataset(cfg.data, cfg.seed, Path(tmp) / "smoke")
+        result = build_dataset(cfg.data, cfg.data.seed, Path(tmp) / "smoke")
         seconds = time.perf_counter() - started
     write_result(
         "data_build",

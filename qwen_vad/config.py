@@ -102,6 +102,9 @@ class DataConfig:
     # The dataset folder is <paths.data_dir>/<name>. The defaults describe the study's factorial
     # test set, which every comparison row (a1, a2, b3, b4, d1, d2) shares.
     name: str = "factorial"
+    # The dataset's own seed, apart from the top-level seed: a seed sweep of training or
+    # scoring (-m seed=1,2,3) then shares one dataset, and so one test set.
+    seed: int = 42
     sources: dict[str, SourceConfig] = field(default_factory=lambda: {"synthetic": SourceConfig()})
     # Background noise for SNR mixing: a pool kept apart from the targets.
     background: SourceConfig = field(default_factory=lambda: SourceConfig(kind="synthetic"))

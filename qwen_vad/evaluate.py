@@ -50,7 +50,7 @@ def score_and_write(cfg: Config, run: Run, scorer: Scorer, folder: Path, manifes
 def load_dataset(cfg: Config) -> tuple[Path, pd.DataFrame]:
     """The experiment's dataset, checked to be built from the experiment's own data config."""
     folder = dataset_dir(cfg.paths.data_dir, cfg.data.name)
-    if not is_built(folder, build_record(cfg.data, cfg.seed)):
+    if not is_built(folder, build_record(cfg.data)):
         raise FileNotFoundError(f"{folder}: dataset {cfg.data.name!r} is not built; run `python -m qwen_vad.data exp=...` first")
     return folder, read_manifest(folder)
 

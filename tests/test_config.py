@@ -13,7 +13,10 @@ from qwen_vad.config import Config, experiment_names
 
 REPO = Path(__file__).resolve().parents[1]
 # Every stage entry point that exists; each composes the same schema + experiment files.
-STAGES = [p.parent.name if p.name == "__main__.py" else p.stem for p in (REPO / "qwen_vad").glob("*/__main__.py")]
+STAGES = sorted(
+    [p.parent.name for p in (REPO / "qwen_vad").glob("*/__main__.py")]
+    + [p.stem for p in (REPO / "qwen_vad").glob("*.py") if "stage_main(" in p.read_text() and p.stem != "cli"]
+)
 
 
 @pytest.mark.parametrize("exp", experiment_names())

@@ -40,7 +40,7 @@ def small_config(tmp_path: Path, *extra: str):
 def small_build(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("build")
     cfg, _ = small_config(tmp)
-    result = build_dataset(cfg.data, cfg.seed, tmp / "a")
+    result = build_dataset(cfg.data, cfg.data.seed, tmp / "a")
     return cfg, result, tmp / "a"
 
 
@@ -89,7 +89,7 @@ def test_splits_are_by_group_and_the_audit_passes(small_build) -> None:
 
 def test_same_config_and_seed_give_identical_bytes(small_build, tmp_path: Path) -> None:
     cfg, first, folder = small_build
-    build_dataset(cfg.data, cfg.seed, tmp_path / "b")
+    build_dataset(cfg.data, cfg.data.seed, tmp_path / "b")
 
     def digest(path: Path) -> str:
         return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -102,7 +102,7 @@ def test_same_config_and_seed_give_identical_bytes(small_build, tmp_path: Path) 
 
 def test_another_seed_gives_another_dataset(small_build, tmp_path: Path) -> None:
     cfg, first, _ = small_build
-    other = build_dataset(cfg.data, cfg.seed + 1, tmp_path / "c")
+    other = build_dataset(cfg.data, cfg.data.seed + 1, tmp_path / "c")
     assert set(other.manifest["clip_id"]) != set(first.manifest["clip_id"])
 
 
@@ -111,7 +111,7 @@ def test_one_axis_design_gives_the_22_conditions_per_base_clip(tmp_path: Path) -
     (1000 ms, clean, dry, unfiltered) belongs to three axes and is rendered once: 20 clips."""
     cfg, _ = small_config(tmp_path, "data.design=one_axis", "data.base_clips_per_class=5", "data.container_ms=2000")
     assert len(one_axis_conditions(cfg.data)) == 20
-    result = build_dataset(cfg.data, cfg.seed, tmp_path / "axis")
+    result = build_dataset(cfg.data, cfg.data.seed, tmp_path / "axis")
     m = result.manifest
     assert len(m) == 2 * 5 * 20
     assert (m.groupby("base_clip_id").size() == 20).all()
@@ -155,7 +155,7 @@ def test_split_assignment_and_quotas() -> None:
 def test_a_cell_short_of_material_fails_naming_it(tmp_path: Path) -> None:
     cfg, _ = small_config(tmp_path, "data.per_cell=2", "data.min_per_cell_split=2")
     with pytest.raises(MaterialShortage, match="fewer than 2 clips.*duration_ms"):
-        build_dataset(cfg.data, cfg.seed, tmp_path / "short")
+        build_dataset(cfg.data, cfg.data.seed, tmp_path / "short")
 
 
 def write_corpus_folder(root: Path) -> None:
@@ -186,7 +186,7 @@ def test_build_from_a_real_folder_corpus_reports_skipped_files(tmp_path: Path) -
         f"data.sources.synthetic.root={tmp_path}/corpus",
         "data.sources.synthetic.group_depth=2",
     )
-    result = build_dataset(cfg.data, cfg.seed, tmp_path / "real")
+    result = build_dataset(cfg.data, cfg.data.seed, tmp_path / "real")
     m = result.manifest
     assert set(m["category"]) == {"speech", "music", "animals"}
     assert m.loc[m["label"] == SPEECH, "origin"].str.startswith("speech/").all()

@@ -23,13 +23,13 @@ log = logging.getLogger("qwen_vad.data")
 
 def build(cfg: Config, run: Run) -> None:
     folder = dataset_dir(cfg.paths.data_dir, cfg.data.name)
-    record = build_record(cfg.data, cfg.seed)
+    record = build_record(cfg.data)
     if not cfg.force and is_built(folder, record):
         log.info("dataset %s is already built from this configuration; reusing it", folder)
     else:
         partial = start_build(folder)
         try:
-            result = build_dataset(cfg.data, cfg.seed, partial)
+            result = build_dataset(cfg.data, cfg.data.seed, partial)
             write_report(build_report(result, cfg.data, cfg.data.name), partial)
             if cfg.data.export_hf:
                 export_hf(partial, result.manifest)

@@ -29,12 +29,11 @@ def dataset_dir(data_dir: str | Path, name: str) -> Path:
     return Path(data_dir) / name
 
 
-def build_record(cfg: DataConfig, seed: int) -> dict:
+def build_record(cfg: DataConfig) -> dict:
     config = OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True)
-    fingerprint_source = json.dumps({"data": config, "seed": seed}, sort_keys=True)
     return {
-        "fingerprint": hashlib.sha256(fingerprint_source.encode()).hexdigest()[:16],
-        "seed": seed,
+        "fingerprint": hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16],
+        "seed": cfg.seed,
         "data": config,
     }
 
@@ -53,7 +52,7 @@ def is_built(folder: Path, record: dict) -> bool:
         return False
     if existing["fingerprint"] == record["fingerprint"]:
         return True
-    differences = _differences(existing["data"], record["data"]) or ["seed"]
+    differences = _differences(existing["data"], record["data"]) or ["data.seed"]
     raise DatasetExistsError(
         f"{folder} was built from a different configuration (differs in: {', '.join(differences)}). "
         "Use another data.name, or force=true to rebuild (the old folder is kept beside it)."
