@@ -17,6 +17,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from qwen_vad.config import DataConfig
+from qwen_vad.settings import changed_keys, flat_settings
 
 BUILD_RECORD = "build.json"
 
@@ -52,7 +53,7 @@ def is_built(folder: Path, record: dict) -> bool:
         return False
     if existing["fingerprint"] == record["fingerprint"]:
         return True
-    differences = _differences(existing["data"], record["data"]) or ["data.seed"]
+    differences = changed_keys(flat_settings(existing["data"], "data."), flat_settings(record["data"], "data."))
     raise DatasetExistsError(
         f"{folder} was built from a different configuration (differs in: {', '.join(differences)}). "
         "Use another data.name, or force=true to rebuild (the old folder is kept beside it)."
@@ -75,15 +76,3 @@ def finish_build(partial: Path, folder: Path, record: dict) -> Path:
 
 def abandon_build(partial: Path) -> None:
     shutil.rmtree(partial, ignore_errors=True)
-
-
-def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
-    keys = sorted(set(old) | set(new))
-    out = []
-    for key in keys:
-        a, b = old.get(key), new.get(key)
-        if isinstance(a, dict) and isinstance(b, dict):
-            out += _differences(a, b, f"{prefix}{key}.")
-        elif a != b:
-            out.append(f"data.{prefix}{key}")
-    return out

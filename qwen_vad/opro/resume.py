@@ -22,6 +22,7 @@ from qwen_vad.opro.history import HISTORY_FILE, read_events
 from qwen_vad.opro.score_cache import SCORE_CACHE_FILE
 from qwen_vad.opro.search import PendingStep
 from qwen_vad.runs import Run, find_runs, run_status
+from qwen_vad.settings import flat_settings
 
 # Keys (dotted prefixes) that shape the search, and those of them a resumed run may change.
 SEARCH_SETTINGS = ("seed", "data.", "model.", "decoding.", "opro.")
@@ -49,8 +50,8 @@ def interrupted_run(results_dir: str, exp: str, current: Run) -> Path:
 
 def check_same_search(previous: Path, cfg: Config) -> None:
     """Raise if the interrupted run searched with settings that would change its past."""
-    before = _flatten(OmegaConf.to_container(OmegaConf.load(previous / "config.yaml")))
-    now = _flatten(OmegaConf.to_container(OmegaConf.create(config_yaml(cfg))))
+    before = flat_settings(OmegaConf.to_container(OmegaConf.load(previous / "config.yaml")))
+    now = flat_settings(OmegaConf.to_container(OmegaConf.create(config_yaml(cfg))))
     changed = sorted(
         key for key in before.keys() | now.keys()
         if before.get(key) != now.get(key) and key.startswith(SEARCH_SETTINGS) and not key.startswith(CHANGEABLE_ON_RESUME)
@@ -79,12 +80,3 @@ def replayable_events(events: list[dict]) -> tuple[list[dict], dict[int, Pending
         elif event["event"] == "optimizer_output" and event["step"] in pending:
             pending[event["step"]].outputs.append(event["raw"])
     return kept, pending
-
-
-def _flatten(node: object, prefix: str = "") -> dict[str, object]:
-    if isinstance(node, dict):
-        flat: dict[str, object] = {}
-        for key, value in node.items():
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        return flat or {prefix.rstrip("."): {}}
-    return {prefix.rstrip("."): node}

@@ -18,6 +18,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from qwen_vad.cli import config_yaml
 from qwen_vad.config import Config
 from qwen_vad.runs import Run, find_runs, run_status
+from qwen_vad.settings import flat_settings
 from qwen_vad.training.trainer import CHECKPOINTS_FOLDER
 
 # Settings (dotted prefixes) a resumed run may change: none of them changes what is trained.
@@ -39,8 +40,8 @@ def find_resume_point(cfg: Config, run: Run) -> ResumePoint | None:
     if not cfg.resume:
         return None
     earlier = [p for p in find_runs(cfg.paths.results_dir, run.stage, run.exp, status=None) if p != run.dir]
-    settings = flat_settings(config_yaml(cfg))
-    same = [p for p in earlier if changed_settings(flat_settings((p / "config.yaml").read_text()), settings) == []]
+    settings = run_settings(config_yaml(cfg))
+    same = [p for p in earlier if changed_settings(run_settings((p / "config.yaml").read_text()), settings) == []]
     if not same:
         where = f"{cfg.paths.results_dir}/{run.stage}/{run.exp}"
         hint = _closest_difference(earlier, settings)
@@ -54,9 +55,9 @@ def find_resume_point(cfg: Config, run: Run) -> ResumePoint | None:
     return ResumePoint(run_dir=previous, checkpoint=Path(checkpoint))
 
 
-def flat_settings(yaml_text: str) -> dict[str, object]:
+def run_settings(yaml_text: str) -> dict[str, object]:
     """{"finetune.lora.r": 16, ...} from a run's config.yaml text."""
-    return _flatten(OmegaConf.to_container(OmegaConf.create(yaml_text)))
+    return flat_settings(OmegaConf.to_container(OmegaConf.create(yaml_text)))
 
 
 def changed_settings(before: dict[str, object], now: dict[str, object]) -> list[str]:
@@ -69,16 +70,7 @@ def changed_settings(before: dict[str, object], now: dict[str, object]) -> list[
 def _closest_difference(earlier: list[Path], settings: dict[str, object]) -> str:
     if not earlier:
         return ""
-    latest = flat_settings((earlier[-1] / "config.yaml").read_text())
+    latest = run_settings((earlier[-1] / "config.yaml").read_text())
     changed = changed_settings(latest, settings)
     details = "; ".join(f"{key}: {latest.get(key)!r} -> {settings.get(key)!r}" for key in changed[:5])
     return f" (the latest, {earlier[-1].name}, differs in {details})"
-
-
-def _flatten(node: object, prefix: str = "") -> dict[str, object]:
-    if isinstance(node, dict):
-        flat: dict[str, object] = {}
-        for key, value in node.items():
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        return flat or {prefix.rstrip("."): {}}
-    return {prefix.rstrip("."): node}
