@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,7 @@ from transformers import AutoProcessor, ProcessorMixin, Qwen2AudioForConditional
 
 from qwen_vad.models.fast_encoder import (
     ShortClipQwen2AudioEncoder,
-    find_audio_encoder,
+    find_audio_encoders,
     mel_frames_for_clips,
     use_short_clip_encoder,
     uses_short_clip_encoder,
@@ -103,14 +105,14 @@ def test_stock_encoder_refuses_short_features_and_short_encoder_refuses_odd_fram
     use_short_clip_encoder(model, False)
     with pytest.raises(ValueError, match="3000"):
         model(**short)
-    encoder = find_audio_encoder(model)
+    (encoder,) = find_audio_encoders(model)
     use_short_clip_encoder(model, True)
     with pytest.raises(ValueError, match="even number of mel frames"):
         encoder(short["input_features"][..., :21])
 
 
 def test_switching_keeps_the_same_module_and_weights(model: Qwen2AudioForConditionalGeneration) -> None:
-    encoder = find_audio_encoder(model)
+    (encoder,) = find_audio_encoders(model)
     weights_before = {name: p.data_ptr() for name, p in encoder.named_parameters()}
 
     use_short_clip_encoder(model, True)
@@ -118,14 +120,14 @@ def test_switching_keeps_the_same_module_and_weights(model: Qwen2AudioForConditi
     use_short_clip_encoder(model, False)
     assert not uses_short_clip_encoder(model)
 
-    assert find_audio_encoder(model) is encoder
+    assert find_audio_encoders(model) == [encoder]
     assert {name: p.data_ptr() for name, p in encoder.named_parameters()} == weights_before
 
 
 def test_switching_refuses_an_encoder_whose_forward_is_wrapped_per_instance(
     model: Qwen2AudioForConditionalGeneration,
 ) -> None:
-    encoder = find_audio_encoder(model)
+    (encoder,) = find_audio_encoders(model)
     encoder.forward = encoder.forward  # what accelerate's dispatch hooks do
     with pytest.raises(TypeError, match="wrapped by a hook"):
         use_short_clip_encoder(model, True)
@@ -194,6 +196,22 @@ def test_short_clip_encoder_works_under_a_peft_wrapper(
 
     difference = _logits(peft_model, short, short_clip=True) - _logits(peft_model, stock, short_clip=False)
     assert difference.abs().max().item() <= LOGIT_TOLERANCE
+
+
+def test_encoder_trained_in_full_under_peft_switches_with_its_copy(
+    model: Qwen2AudioForConditionalGeneration, processor: ProcessorMixin
+) -> None:
+    """finetune.train_in_full=[audio_tower]: peft keeps the original encoder beside a trainable
+    copy; both follow the switch, and the logits still equal the stock path."""
+    lora = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], modules_to_save=["audio_tower"])
+    peft_model = get_peft_model(copy.deepcopy(model), lora).eval()
+    assert len(find_audio_encoders(peft_model)) == 2
+    stock, short = _stock_and_short_inputs(processor, _clips(MIXED_SECONDS))
+
+    difference = _logits(peft_model, short, short_clip=True) - _logits(peft_model, stock, short_clip=False)
+    assert difference.abs().max().item() <= LOGIT_TOLERANCE
+    use_short_clip_encoder(peft_model, True)
+    assert uses_short_clip_encoder(peft_model)
 
 
 @pytest.mark.slow

@@ -107,28 +107,33 @@ class ShortClipQwen2AudioEncoder(Qwen2AudioEncoder):
         return BaseModelOutput(last_hidden_state=hidden_states)
 
 
-def find_audio_encoder(model: nn.Module) -> Qwen2AudioEncoder:
-    """The one Qwen2-Audio audio encoder inside ``model`` (bare, PEFT-wrapped or quantized)."""
+def find_audio_encoders(model: nn.Module) -> list[Qwen2AudioEncoder]:
+    """The Qwen2-Audio audio encoder(s) inside ``model`` (bare, PEFT-wrapped or quantized).
+
+    Usually one; two when peft trains the encoder in full (``modules_to_save`` keeps the
+    original beside the trained copy, and either may run), so both are switched together.
+    """
     encoders = [module for module in model.modules() if isinstance(module, Qwen2AudioEncoder)]
-    if len(encoders) != 1:
-        raise ValueError(
-            f"expected one Qwen2AudioEncoder in {type(model).__name__}, found {len(encoders)}"
-        )
-    return encoders[0]
+    if not encoders:
+        raise ValueError(f"no Qwen2AudioEncoder in {type(model).__name__}")
+    return encoders
 
 
 def use_short_clip_encoder(model: nn.Module, enabled: bool) -> None:
     """Switch ``model``'s audio encoder between the short-clip forward and the stock one."""
-    encoder = find_audio_encoder(model)
-    if type(encoder) not in (Qwen2AudioEncoder, ShortClipQwen2AudioEncoder):
-        raise TypeError(f"cannot switch an encoder of type {type(encoder).__name__}")
-    if "forward" in vars(encoder):
-        # An instance-level forward (accelerate's dispatch hooks for multi-device or offloaded
-        # device maps) wraps the class's forward and would silently ignore the switch.
-        raise TypeError("the audio encoder's forward is wrapped by a hook; load it on a single device")
-    encoder.__class__ = ShortClipQwen2AudioEncoder if enabled else Qwen2AudioEncoder
+    for encoder in find_audio_encoders(model):
+        if type(encoder) not in (Qwen2AudioEncoder, ShortClipQwen2AudioEncoder):
+            raise TypeError(f"cannot switch an encoder of type {type(encoder).__name__}")
+        if "forward" in vars(encoder):
+            # An instance-level forward (accelerate's dispatch hooks for multi-device or offloaded
+            # device maps) wraps the class's forward and would silently ignore the switch.
+            raise TypeError("the audio encoder's forward is wrapped by a hook; load it on a single device")
+        encoder.__class__ = ShortClipQwen2AudioEncoder if enabled else Qwen2AudioEncoder
 
 
 def uses_short_clip_encoder(model: nn.Module) -> bool:
     """Whether ``model`` expects short-clip features (see `mel_frames_for_clips`)."""
-    return isinstance(find_audio_encoder(model), ShortClipQwen2AudioEncoder)
+    modes = {isinstance(encoder, ShortClipQwen2AudioEncoder) for encoder in find_audio_encoders(model)}
+    if len(modes) != 1:
+        raise ValueError("the model's audio encoders disagree on the short-clip path; call use_short_clip_encoder")
+    return modes.pop()
