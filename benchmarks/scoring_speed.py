@@ -4,23 +4,18 @@
    Whisper-large-v3-sized audio encoder, small LLM), 1 s and 0.2 s clips, batch 8: clips/s both
    ways and the ratio (target >= 10x on CPU for 1 s clips), plus the largest p_speech difference.
 2. Constrained A/B scoring (one forward) vs ``generate()``, one clip at a time, fast path.
-3. Silero and WebRTC real-time factors (processing time / audio time) on the smoke dataset.
+(VAD real-time factors: benchmarks/vad_speed.py.)
 """
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
-
 import numpy as np
 import torch
 
 from benchmarks.common import OUT_DIR, write_result
-from qwen_vad.audio.io import load_audio
 from qwen_vad.audio.mix import centre_extract, peak_normalise
-from qwen_vad.baselines.scorers import make_vad_scorer
-from qwen_vad.config import BaselinesConfig, DecodingConfig
-from qwen_vad.data.manifest import read_manifest
+from qwen_vad.config import DecodingConfig
 from qwen_vad.data.sources.synthetic import SyntheticSource
 from qwen_vad.decoding import LLMScorer
 from qwen_vad.models.fast_encoder import use_short_clip_encoder
@@ -29,7 +24,6 @@ from qwen_vad.models.tiny import build_tiny_checkpoint
 from qwen_vad.prompts import load_prompt
 
 BATCH = 8
-SMOKE_DATASET = Path("data/smoke")
 
 
 def speech_clips(ms: int, n: int) -> list[np.ndarray]:
@@ -83,23 +77,6 @@ def constrained_vs_generate(model, processor) -> dict:
     return {"clips_per_s_one_at_a_time": rates, "ratio": round(rates["constrained"] / rates["generate_8_tokens"], 2)}
 
 
-def vad_real_time_factors() -> dict:
-    if not (SMOKE_DATASET / "manifest.parquet").is_file():
-        return {"skipped": f"{SMOKE_DATASET} not built (python -m qwen_vad.data exp=smoke)"}
-    manifest = read_manifest(SMOKE_DATASET)
-    clips = [load_audio(SMOKE_DATASET / p) for p in manifest["path"]]
-    audio_seconds = sum(c.size for c in clips) / 16000
-    factors = {}
-    for system in ("webrtc", "silero"):
-        scorer = make_vad_scorer(system, BaselinesConfig())
-        scorer.score(clips[:8])
-        start = time.perf_counter()
-        for i in range(0, len(clips), scorer.batch_size):
-            scorer.score(clips[i : i + scorer.batch_size])
-        factors[system] = round((time.perf_counter() - start) / audio_seconds, 5)
-    return {"clips": len(clips), "audio_seconds": round(audio_seconds, 1), "real_time_factor": factors}
-
-
 def main() -> None:
     torch.set_num_threads(max(1, torch.get_num_threads()))
     checkpoint = build_tiny_checkpoint(OUT_DIR / "checkpoints" / "mid", size="mid", seed=0)
@@ -110,7 +87,6 @@ def main() -> None:
             "checkpoint": "mid (encoder d_model 1280 x 32 layers, small LLM), fp32, CPU",
             "encoder_paths_batch_8": encoder_paths(model, processor),
             "constrained_vs_generate": constrained_vs_generate(model, processor),
-            "vad": vad_real_time_factors(),
         },
     )
 
