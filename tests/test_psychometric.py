@@ -168,13 +168,13 @@ def test_parametric_intervals_cover_dt50_and_dt75() -> None:
 
 
 def test_parametric_intervals_on_the_research_grid() -> None:
-    """Same observers on the 5-level research grid. Here the lapse rate rests on one level near
-    the top; a quarter of the fits put it at 0, and resampling from those curves understates
-    the spread of DT75 by ~5 %: measured coverage (400 repetitions) ~94 % for DT50, ~91.5 % for
-    DT75. The bar is 85 % so the test guards against regressions without flaking on a method
-    that sits near 90 %; 80 repetitions x 500 resamples keep it near 10 s."""
-    rates = coverage(RESEARCH_SNR_GRID, trials=50, repetitions=80, n_bootstrap=500)
-    assert rates[0.5] >= 0.85 and rates[0.75] >= 0.85, rates
+    """The validation the research plan asks for: observers simulated at its 5-level SNR grid;
+    DT50 and DT75 must fall inside the 95 % parametric-bootstrap CI in >= 90 % of seeded
+    repetitions. The lapse rate rests on one level near the top (a quarter of the fits put it
+    at 0), so coverage here is lower than on the extended grid: ~94 % for DT50, ~91.5 % for
+    DT75 over 400 repetitions; these 200 seeded repetitions give 96 % and 94.5 %."""
+    rates = coverage(RESEARCH_SNR_GRID, trials=50, repetitions=200, n_bootstrap=1000)
+    assert rates[0.5] >= 0.90 and rates[0.75] >= 0.90, rates
 
 
 def test_thousand_refits_take_seconds() -> None:
