@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import pandas as pd
 
+from qwen_vad.analysis.jsonable import to_jsonable
 from qwen_vad.config import DataConfig
 from qwen_vad.data.builder import BuildResult
 from qwen_vad.data.splits import SPLITS
+from qwen_vad.markdown_table import to_markdown
 
 CELL_COLUMNS = ["label", "duration_ms", "snr_db", "reverb_rt60_s", "filter"]
 
@@ -27,8 +28,8 @@ def build_report(result: BuildResult, cfg: DataConfig, name: str) -> dict:
         "base_clips": int(manifest["base_clip_id"].nunique()),
         "clips_per_split": {s: int((manifest["split"] == s).sum()) for s in SPLITS},
         "clips_per_label": manifest["label"].value_counts().sort_index().to_dict(),
-        "cells": _records(cells),
-        "category_balance": _records(balance),
+        "cells": to_jsonable(cells.to_dict("records")),
+        "category_balance": to_jsonable(balance.to_dict("records")),
         "hygiene_rejections": [
             {"reason": reason, "source": source, "category": category, "count": count}
             for (reason, source, category), count in sorted(result.rejections.items())
@@ -62,29 +63,10 @@ def report_markdown(report: dict) -> str:
             "the SNR is defined over the clip itself, not the container.",
             "",
         ]
-    lines += ["## Clips per cell and split", "", _table(report["cells"]), ""]
-    lines += ["## Category balance", "", _table(report["category_balance"]), ""]
+    lines += ["## Clips per cell and split", "", to_markdown(pd.DataFrame(report["cells"])), ""]
+    lines += ["## Category balance", "", to_markdown(pd.DataFrame(report["category_balance"])), ""]
     lines += ["## Hygiene rejections (replaced by new candidates)", ""]
-    lines += [_table(report["hygiene_rejections"]) if report["hygiene_rejections"] else "None.", ""]
+    lines += [to_markdown(pd.DataFrame(report["hygiene_rejections"])) if report["hygiene_rejections"] else "None.", ""]
     lines += ["## Unreadable files skipped", ""]
-    lines += [_table(report["skipped_files"]) if report["skipped_files"] else "None.", ""]
+    lines += [to_markdown(pd.DataFrame(report["skipped_files"])) if report["skipped_files"] else "None.", ""]
     return "\n".join(lines)
-
-
-def _records(frame: pd.DataFrame) -> list[dict]:
-    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
-
-
-def _plain(value: object) -> object:
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return value
-
-
-def _table(records: list[dict]) -> str:
-    columns = list(records[0])
-    out = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    out += ["| " + " | ".join(str(r[c]) for c in columns) + " |" for r in records]
-    return "\n".join(out)

@@ -7,6 +7,7 @@ import logging
 
 from qwen_vad.cli import stage_main
 from qwen_vad.config import Config
+from qwen_vad.markdown_table import to_markdown
 from qwen_vad.report.collect import collect_inputs
 from qwen_vad.report.draw import draw_figures
 from qwen_vad.report.failures import write_failures
@@ -17,7 +18,6 @@ from qwen_vad.report.tables import (
     dataset_summary,
     paired_comparisons,
     prompt_summary,
-    to_markdown,
     write_table,
     breakdown_table,
 )

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from qwen_vad.report.collect import ReportInputs
-from qwen_vad.report.tables import to_markdown
+from qwen_vad.markdown_table import to_markdown
 
 TINY_STAMP = "qwen_vad_tiny_checkpoint.json"  # written by qwen_vad.models.tiny into every tiny/mid checkpoint
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from qwen_vad.markdown_table import to_markdown
 from qwen_vad.report.collect import ReportInputs, SystemRun
 
 NOT_RUN = "not run"
@@ -233,15 +234,6 @@ def write_table(table: pd.DataFrame, out_dir: Path, name: str, caption: str) -> 
     paths[1].write_text(to_markdown(table) + "\n")
     paths[2].write_text(to_latex(table, caption, f"tab:{name}"))
     return paths
-
-
-def to_markdown(table: pd.DataFrame) -> str:
-    if table.empty:
-        return "_no data_"
-    header = "| " + " | ".join(map(str, table.columns)) + " |"
-    rule = "|" + "|".join("---" for _ in table.columns) + "|"
-    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in table.itertuples(index=False)]
-    return "\n".join([header, rule, *body])
 
 
 def to_latex(table: pd.DataFrame, caption: str, label: str) -> str:
