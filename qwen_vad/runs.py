@@ -180,12 +180,6 @@ def _now() -> str:
 SCORING_STAGES = ("evaluate", "finetune", "opro")
 
 
-def latest_scoring_run(results_dir: str | Path, exp: str) -> Path | None:
-    """The newest finished run of ``exp`` that scored clips, whichever stage it was."""
-    runs = latest_scoring_runs_per_seed(results_dir, exp)
-    return max(runs.values(), key=_run_sort_key) if runs else None
-
-
 def latest_scoring_runs_per_seed(results_dir: str | Path, exp: str) -> dict[int, Path]:
     """For each seed ``exp`` was run with, its newest finished scoring run (seed sweeps are
     aggregated as mean ± sd across seeds downstream)."""
