@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import write_result
-from qwen_vad.config import REPO_ROOT, DecodingConfig
+from qwen_vad.config import REPO_ROOT, DecodingConfig, ModelConfig
 from qwen_vad.decoding import LLMScorer
 from qwen_vad.models.loader import load_model
 from qwen_vad.models.tiny import build_tiny_checkpoint
@@ -68,7 +68,7 @@ def timed(function, *args) -> tuple[np.ndarray, float]:
 
 def main() -> None:
     checkpoint = build_tiny_checkpoint(CHECKPOINT, size="mid", seed=0)
-    model, processor = load_model(str(checkpoint), dtype="fp32", device="auto")
+    model, processor = load_model(ModelConfig(name_or_path=str(checkpoint), dtype="fp32", device="auto"))
     prompts, audio = candidate_prompts(), benchmark_clips()
     decoding = DecodingConfig(batch_size=BATCH_SIZE)
     # One untimed pass of each path, so start-up costs (allocator growth, kernel selection) stay out.

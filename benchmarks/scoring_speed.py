@@ -15,7 +15,7 @@ import torch
 
 from benchmarks.common import OUT_DIR, write_result
 from qwen_vad.audio.mix import centre_extract, peak_normalise
-from qwen_vad.config import DecodingConfig
+from qwen_vad.config import DecodingConfig, ModelConfig
 from qwen_vad.data.sources.synthetic import SyntheticSource
 from qwen_vad.decoding import LLMScorer
 from qwen_vad.models.fast_encoder import use_short_clip_encoder
@@ -80,7 +80,7 @@ def constrained_vs_generate(model, processor) -> dict:
 def main() -> None:
     torch.set_num_threads(max(1, torch.get_num_threads()))
     checkpoint = build_tiny_checkpoint(OUT_DIR / "checkpoints" / "mid", size="mid", seed=0)
-    model, processor = load_model(str(checkpoint), dtype="fp32", device="cpu")
+    model, processor = load_model(ModelConfig(name_or_path=str(checkpoint), dtype="fp32", device="cpu"))
     write_result(
         "scoring_speed",
         {

@@ -3,79 +3,55 @@
 Reads predictions.parquet files (design.md section 3), so it works for every system, LLM or
 VAD, and writes ``metrics.json`` (metrics with cluster-bootstrap CIs, breakdowns,
 calibration before/after temperature scaling), ``psychometric.json`` (DT50/DT75/... with CIs)
-and ``comparisons.json`` (paired McNemar + ΔBA, Holm-adjusted) to a run folder. The decision
-threshold is the one the scoring run learned on dev; nothing here tunes on test.
+and ``comparisons.json`` (paired McNemar + ΔBA per seed, Holm-adjusted) to a run folder. Runs are
+grouped into systems by configuration minus the seed (analysis.sources). The decision threshold
+is the one the scoring run learned on dev, the temperature is fitted on dev, and the best LLM
+and VAD are chosen on dev; nothing here tunes on test.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from qwen_vad.analysis.calibration import calibration_report, temperature_scaling_report
-from qwen_vad.analysis.compare import compare_family
 from qwen_vad.analysis.jsonable import to_jsonable
+from qwen_vad.analysis.metrics import classification_metrics
+from qwen_vad.analysis.paired_systems import best_systems, named_comparisons
 from qwen_vad.analysis.psychometric_curves import CurveOptions, psychometric_curves, psychometric_report
+from qwen_vad.analysis.sources import Sources, prediction_sources, skipped_clips
 from qwen_vad.analysis.summary import headline, summarize_system
 from qwen_vad.cli import stage_main
 from qwen_vad.config import Config
-from qwen_vad.runs import Run, latest_scoring_runs_per_seed
+from qwen_vad.runs import Run
+from qwen_vad.scoring.input_checks import durations_without_audio_tokens, input_warnings
 
 log = logging.getLogger("qwen_vad.analyze")
 
-BEST_LLM, BEST_VAD = "best_llm", "best_vad"
-SEED_MARK = "[seed="
 # Pooled curves ignore these axes (every SNR level then pools all durations, reverbs, filters).
 POOLED_AWAY = ("duration_ms", "reverb_rt60_s", "filter")
 
 
-@dataclass(frozen=True)
-class PredictionSource:
-    name: str  # experiment name (or the file's folder) that labels this system in every output
-    path: Path
-
-
 def analyze(cfg: Config, run: Run) -> None:
-    sources = prediction_sources(cfg, run.exp)
-    frames = {s.name: load_predictions(s.path) for s in sources}
-    metrics = {name: system_metrics(frame, cfg) for name, frame in frames.items()}
+    sources = prediction_sources(cfg, run.exp)  # systems = run groups by config minus seed; their seeds
+    frames = {s.name: load_predictions(s.path) for s in sources.predictions}
+    metrics = {s.name: {**system_metrics(frames[s.name], cfg), "skipped_clips": skipped_clips(s.path)} for s in sources.predictions}
     psychometric = {name: system_psychometrics(reported_split(frame, cfg), cfg) for name, frame in frames.items()}
-    comparisons = named_comparisons(frames, metrics, cfg)
-    write_json(run.path("metrics.json"), {"split": cfg.split, "sources": {s.name: str(s.path) for s in sources}, "systems": metrics})
+    comparisons = system_comparisons(sources, frames, metrics, cfg)
+    write_json(run.path("metrics.json"), {
+        "split": cfg.split,
+        "sources": {s.name: str(s.path) for s in sources.predictions},
+        "groups": {name: group.as_json() for name, group in sources.groups.items()},
+        "not_run": sources.not_run,
+        "systems": metrics,
+    })  # fmt: skip
     write_json(run.path("psychometric.json"), psychometric)
     write_json(run.path("comparisons.json"), comparisons)
     for name, block in metrics.items():
         log.info("%s: balanced accuracy %.3f on %s (n=%d)", name, block["headline"]["balanced_accuracy"], cfg.split, block["summary"]["n"])
-
-
-def prediction_sources(cfg: Config, exp: str) -> list[PredictionSource]:
-    """Explicit predictions file > explicit run folders > latest scoring runs of experiments."""
-    if cfg.predictions:
-        path = Path(cfg.predictions)
-        return [PredictionSource(path.parent.name or exp, _existing(path, "predictions"))]
-    if cfg.runs:
-        return [PredictionSource(_run_name(Path(r)), _existing(Path(r) / "predictions.parquet", "runs")) for r in cfg.runs]
-    found, missing = [], []
-    for name in cfg.analyze.experiments or [exp]:
-        per_seed = latest_scoring_runs_per_seed(cfg.paths.results_dir, name)
-        if not per_seed:
-            missing.append(name)
-        for seed, run_dir in per_seed.items():
-            # One seed: the experiment's name; a seed sweep: one system per seed, b2[seed=1], ...
-            label = name if len(per_seed) == 1 else f"{name}{SEED_MARK}{seed}]"
-            found.append(PredictionSource(label, run_dir / "predictions.parquet"))
-    if missing:
-        log.warning("no finished scoring run for %s: shown as not run", ", ".join(missing))
-    if not found:
-        raise FileNotFoundError(
-            f"no finished scoring run (evaluate, finetune or opro) under {cfg.paths.results_dir} for {missing}; "
-            "run the scoring stage first, or pass runs=[...] or predictions=PATH"
-        )
-    return found
 
 
 def load_predictions(path: Path) -> pd.DataFrame:
@@ -103,10 +79,15 @@ def system_metrics(frame: pd.DataFrame, cfg: Config) -> dict:
         "prompt_id": rows["prompt_id"].iloc[0],
         "threshold": _threshold(rows),
         "headline": headline(summary),
+        "clips": {"dev": len(dev), cfg.split: len(rows)},
+        # What "best" systems are chosen on: the dev split, never the reported one.
+        "dev": {"balanced_accuracy": classification_metrics(dev)["balanced_accuracy"], "n": len(dev)} if len(dev) and cfg.split != "dev" else None,
         "summary": summary,
         "calibration": calibration_report(rows, a.calibration_bins),
         # Temperature is fitted on dev only and applied to the reported split.
         "temperature_scaling": temperature_scaling_report(dev, rows, a.calibration_bins) if len(dev) and cfg.split != "dev" else None,
+        "input_warnings": input_warnings(rows),
+        "durations_without_audio_tokens": durations_without_audio_tokens(rows),
     }
 
 
@@ -133,33 +114,14 @@ def curve_options(cfg: Config) -> CurveOptions:
     )
 
 
-def named_comparisons(frames: dict[str, pd.DataFrame], metrics: dict[str, dict], cfg: Config) -> dict:
-    """The configured family of paired comparisons among the systems present."""
-    names = dict(best_systems(metrics))
-    pairs, not_run = [], []
-    for spec in cfg.analyze.comparisons:
-        a, _, b = spec.partition(":")
-        a, b = names.get(a, a), names.get(b, b)
-        if a in frames and b in frames and a != b:
-            pairs.append((a, b))
-        else:
-            not_run.append(spec)
-    pairs = list(dict.fromkeys(pairs))
-    if not pairs:
-        return {"comparisons": [], "not_run": not_run}
-    tested = {name: reported_split(frames[name], cfg) for pair in pairs for name in pair}
-    family = compare_family(tested, pairs, n_resamples=cfg.analyze.n_bootstrap, seed=cfg.seed, level=cfg.analyze.interval_level)
-    return {**family, "resolved": {k: v for k, v in names.items()}, "not_run": not_run}
-
-
-def best_systems(metrics: dict[str, dict]) -> list[tuple[str, str]]:
-    """best_llm / best_vad: the highest balanced accuracy among LLM (prompted) and VAD systems."""
-    out = []
-    for alias, is_llm in ((BEST_LLM, True), (BEST_VAD, False)):
-        pool = {n: m["headline"]["balanced_accuracy"] for n, m in metrics.items() if bool(m["prompt_id"]) == is_llm}
-        if pool:
-            out.append((alias, max(pool, key=pool.get)))
-    return out
+def system_comparisons(sources: Sources, frames: dict[str, pd.DataFrame], metrics: dict[str, dict], cfg: Config) -> dict:
+    """The configured comparisons, paired by seed; best_llm / best_vad chosen on dev."""
+    dev_ba = {name: (block["dev"] or {}).get("balanced_accuracy") for name, block in metrics.items()}
+    is_llm = {name: bool(block["prompt_id"]) for name, block in metrics.items()}
+    aliases = best_systems(sources.groups, dev_ba, is_llm)
+    tested = {name: reported_split(frame, cfg) for name, frame in frames.items()}
+    a = cfg.analyze
+    return named_comparisons(a.comparisons, sources.groups, tested, aliases, a.n_bootstrap, cfg.seed, a.interval_level)
 
 
 def write_json(path: Path, data: dict) -> None:
@@ -169,17 +131,6 @@ def write_json(path: Path, data: dict) -> None:
 def _threshold(rows: pd.DataFrame) -> float | None:
     values = rows["threshold"].dropna().unique()
     return float(values[0]) if len(values) else None
-
-
-def _existing(path: Path, key: str) -> Path:
-    if not path.is_file():
-        raise FileNotFoundError(f"{key}: {path} does not exist")
-    return path
-
-
-def _run_name(run_dir: Path) -> str:
-    # results/<stage>/<exp>/<stamp>: the experiment names the system; the stamp keeps it unique.
-    return f"{run_dir.parent.name}@{run_dir.name}" if run_dir.parent.name else run_dir.name
 
 
 main = stage_main("analyze")(analyze)

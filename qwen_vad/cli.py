@@ -26,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
 
 from qwen_vad.config import Config, experiment_names, experiments_dir
+from qwen_vad.errors import UserError
 from qwen_vad.distributed import is_main_process, log_file_name, share_from_main
 from qwen_vad.runs import Run, attach_log, create_run, finish_run
 
@@ -35,7 +36,7 @@ DEFAULT_EXPERIMENT = "smoke"
 PRIMARY_CONFIG = "qwen_vad"
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A bad experiment name or key; the message lists the valid choices."""
 
 

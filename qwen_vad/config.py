@@ -8,7 +8,9 @@ below carries the reason it was chosen.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -130,6 +132,37 @@ class DataConfig:
     export_hf: bool = False  # also save a datasets.DatasetDict with an Audio column
 
 
+def changes_of(cls: type) -> type:
+    """A dataclass with ``cls``'s fields, each optional and unset (None): a set of changes to a
+    ``cls``, so an experiment can say "like ``data``, but ..." and every key is still checked
+    against the schema. Nested sections become changes of their own; dict and list values
+    replace the base's whole (a training set naming its sources gets exactly those)."""
+    hints = typing.get_type_hints(cls)
+    fields = []
+    for f in dataclasses.fields(cls):
+        kind = hints[f.name]
+        kind = changes_of(kind) if dataclasses.is_dataclass(kind) else kind
+        fields.append((f.name, Optional[kind], dataclasses.field(default=None)))
+    changes = dataclasses.make_dataclass(f"{cls.__name__.removesuffix('Config')}Changes", fields)
+    changes.__module__ = __name__
+    return changes
+
+
+def apply_changes(base: object, changes: object) -> object:
+    """``base`` with every set (non-None) field of ``changes`` applied, nested sections field by field."""
+    updates = {}
+    for f in dataclasses.fields(changes):
+        value = getattr(changes, f.name)
+        if value is None:
+            continue
+        updates[f.name] = apply_changes(getattr(base, f.name), value) if dataclasses.is_dataclass(value) else value
+    return dataclasses.replace(base, **updates)
+
+
+# What a training set changes relative to the evaluation set (Config.train_data).
+DataChanges = changes_of(DataConfig)
+
+
 # --------------------------------------------------------------------------------------------
 # scoring: python -m qwen_vad.evaluate
 
@@ -142,6 +175,10 @@ class ModelConfig:
     device: str = "auto"  # CUDA when available, else CPU
     attn_implementation: str = "sdpa"
     adapter: Optional[str] = None  # a peft LoRA folder (a finetune run's adapter/)
+    # b4: take the adapter from the latest finished `finetune` run of this experiment with this
+    # run's seed (its adapter/ folder), so a seed sweep of b4 builds on b3's same-seed adapter.
+    # Every stage resolves it the same way (evaluate, opro). null: use model.adapter as given.
+    adapter_from_finetune: Optional[str] = None
     load_in_4bit: bool = False  # NF4 QLoRA-style loading; CUDA only
     # Run the audio encoder on the frames the clips need instead of a fixed 30 s (same logits).
     fast_encoder: bool = True
@@ -157,6 +194,9 @@ class DecodingConfig:
     swap_options: bool = False
     batch_size: int = 8
     max_new_tokens: int = 16  # generate mode: a short answer is all we parse
+    # generate mode decodes greedily with no repetition penalty and no top-k/top-p, whatever the
+    # checkpoint's generation_config holds (Qwen2-Audio-7B-Instruct ships sampling settings and
+    # repetition_penalty 1.1, which would penalise the option tokens the prompt itself contains).
 
 
 @dataclass
@@ -336,9 +376,6 @@ class OproConfig:
     patience: int = 8
     # The chosen prompt is written here as <exp>.txt (relative to the working directory).
     optimized_dir: str = "prompts/optimized"
-    # b4: take model.adapter from the latest finished `finetune` run of this experiment (its
-    # adapter/ folder). null: use model.adapter as given.
-    adapter_from_finetune: Optional[str] = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -349,8 +386,9 @@ class OproConfig:
 class AnalyzeConfig:
     # Experiments analysed together (their latest scoring runs); empty: the chosen exp alone.
     experiments: list[str] = field(default_factory=list)
-    # Paired comparisons "a:b" (a against b) by experiment name; pairs whose runs are missing
-    # are listed as not run. "best_llm:best_vad" compares the best of each kind on test.
+    # Paired comparisons "a:b" (a against b) by experiment name, paired by seed; pairs whose
+    # runs are missing are listed as not run, pairs scored on different clips as not comparable.
+    # "best_llm:best_vad" compares the best of each kind, chosen by balanced accuracy on dev.
     comparisons: list[str] = field(
         default_factory=lambda: ["b2:b1", "b3:b2", "b4:b3", "a2:a1", "best_llm:best_vad"]
     )
@@ -422,7 +460,14 @@ class Config:
     runs: list[str] = field(default_factory=list)
     predictions: str = ""
     paths: PathsConfig = field(default_factory=PathsConfig)
+    # The evaluation set: every row of the comparison matrix is scored on its test split, with
+    # thresholds and temperatures learned on its full dev split.
     data: DataConfig = field(default_factory=DataConfig)
+    # The set a system is trained (finetune) or searched (opro) on: only what it changes relative
+    # to `data` (e.g. {name: small, per_cell: 4}; unset keys follow `data`); its train split is
+    # used, built from groups that are not in the evaluation set's dev or test splits (checked by
+    # a cross-dataset leakage audit). Nothing set: the evaluation set's own train split.
+    train_data: DataChanges = field(default_factory=lambda: DataChanges())
     model: ModelConfig = field(default_factory=ModelConfig)
     decoding: DecodingConfig = field(default_factory=DecodingConfig)
     baselines: BaselinesConfig = field(default_factory=BaselinesConfig)

@@ -9,17 +9,18 @@ label with the shared answer normaliser.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import torch
-from transformers import PreTrainedModel, ProcessorMixin
+from transformers import GenerationConfig, PreTrainedModel, ProcessorMixin
 
 from qwen_vad import NONSPEECH, SPEECH
 from qwen_vad.answers import UNKNOWN, normalize_answer
 from qwen_vad.config import DecodingConfig
 from qwen_vad.latency import Stopwatch
-from qwen_vad.models.fast_encoder import uses_short_clip_encoder
+from qwen_vad.models.fast_encoder import audio_tokens_for_samples, uses_short_clip_encoder
 from qwen_vad.models.rendering import build_model_inputs, render_prompt
 from qwen_vad.prompts import AB_MODE, GENERATE_MODE, PromptTemplate, swap_options
 from qwen_vad.scoring import BatchScores
@@ -77,7 +78,7 @@ class LLMScorer:
         if cfg.mode == AB_MODE and template.mode != AB_MODE:
             raise ValueError(f"prompt {template.id!r} is open-ended: use decoding.mode={GENERATE_MODE}")
         self.model, self.processor, self.cfg, self.system = model, processor, cfg, system
-        self.prompt_id = template.id
+        self.template, self.prompt_id = template, template.id
         self.batch_size = cfg.batch_size
         self.gives_labels = cfg.mode == GENERATE_MODE
         self.templates = [template]
@@ -90,12 +91,20 @@ class LLMScorer:
             else []
         )
         self.device = model_device(model)
+        self.audio_token_id = processor.tokenizer.convert_tokens_to_ids(processor.audio_token)
 
     def inputs(self, text: str, clips: Sequence[np.ndarray]):
         features = build_model_inputs(
             self.processor, [text] * len(clips), clips, short_clip_features=uses_short_clip_encoder(self.model)
         )
         return features.to(self.device)
+
+    def audio_token_counts(self, inputs, clips: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+        """Audio placeholder tokens each row carries, and how many its clip's length calls for."""
+        return {
+            "audio_tokens": (inputs["input_ids"] == self.audio_token_id).sum(dim=1).cpu().numpy(),
+            "expected_audio_tokens": np.array([audio_tokens_for_samples(clip.size) for clip in clips]),
+        }
 
     @torch.inference_mode()
     def score(self, clips: Sequence[np.ndarray]) -> BatchScores:
@@ -111,14 +120,14 @@ class LLMScorer:
             with watch.stage("post_processing"):
                 per_order.append(option_probability(logits[:, -1, :], speech_id, nonspeech_id, self.cfg.temperature))
         # With swap_options the two orders' p_speech are averaged: a letter bias cancels out.
-        return BatchScores(p_speech=np.mean(per_order, axis=0), seconds=dict(watch.seconds))
+        return BatchScores(p_speech=np.mean(per_order, axis=0), seconds=dict(watch.seconds), **self.audio_token_counts(inputs, clips))
 
     def _generate(self, clips: Sequence[np.ndarray], watch: Stopwatch) -> BatchScores:
         template, text = self.templates[0], self.texts[0]
         with watch.stage("feature_extraction"):
             inputs = self.inputs(text, clips)
-        with watch.stage("forward"):
-            output = self.model.generate(**inputs, max_new_tokens=self.cfg.max_new_tokens, do_sample=False)
+        with watch.stage("forward"), greedy_generation_config(self.model, self.cfg.max_new_tokens) as settings:
+            output = self.model.generate(**inputs, generation_config=settings)
         with watch.stage("post_processing"):
             new_tokens = output[:, inputs["input_ids"].shape[1] :]
             answers = self.processor.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
@@ -128,4 +137,37 @@ class LLMScorer:
             seconds=dict(watch.seconds),
             answers=answers,
             labels=labels,
+            **self.audio_token_counts(inputs, clips),
         )
+
+
+# The only fields of a checkpoint's generation_config generate mode keeps: which tokens start,
+# end and pad a sequence. Everything else (sampling, top-k/top-p, repetition penalty, length
+# rules) is the harness's own choice, so an answer means the same for every checkpoint.
+TOKEN_FIELDS = ("bos_token_id", "eos_token_id", "pad_token_id", "decoder_start_token_id")
+
+
+@contextmanager
+def greedy_generation_config(model: PreTrainedModel, max_new_tokens: int) -> Iterator[GenerationConfig]:
+    """Greedy decoding with repetition penalty 1.0 and no top-k/top-p, whatever the checkpoint ships.
+
+    transformers fills every setting a passed ``generation_config`` leaves unset (None) from
+    ``model.generation_config`` (Qwen2-Audio-7B-Instruct: temperature 0.7, top_k 20, top_p 0.5,
+    repetition_penalty 1.1; the penalty applies even with do_sample=False and would push down
+    A, B and SPEECH, which the prompt itself contains). So for the call the model's own config is
+    swapped for a clean one holding only its token ids, and restored afterwards.
+    """
+    # A PeftModel hands generate() to the model it wraps, which reads its own generation_config.
+    model = model.get_base_model() if hasattr(model, "get_base_model") else model
+    shipped = model.generation_config
+    tokens = {name: getattr(shipped, name, None) for name in TOKEN_FIELDS}
+    clean = GenerationConfig(**{k: v for k, v in tokens.items() if v is not None})
+    settings = GenerationConfig(
+        max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, repetition_penalty=1.0,
+        temperature=1.0, top_k=None, top_p=None, **{k: v for k, v in tokens.items() if v is not None},
+    )  # fmt: skip
+    model.generation_config = clean
+    try:
+        yield settings
+    finally:
+        model.generation_config = shipped

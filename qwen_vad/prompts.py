@@ -27,6 +27,7 @@ from pathlib import Path
 
 from qwen_vad import NONSPEECH, SPEECH
 from qwen_vad.config import REPO_ROOT
+from qwen_vad.errors import UserError
 
 PROMPTS_DIR = REPO_ROOT / "prompts"
 PROMPT_SUFFIX = ".txt"
@@ -45,7 +46,7 @@ _HEADER_LINE = re.compile(r"# (?P<key>[A-Za-z_][A-Za-z0-9_]*):(?P<value>.*)")
 _METADATA_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-class PromptError(ValueError):
+class PromptError(UserError, ValueError):
     """A prompt template that cannot be loaded, parsed or transformed; the message says why."""
 
 
@@ -184,9 +185,25 @@ def list_prompts(prompts_dir: Path = PROMPTS_DIR) -> list[str]:
     )
 
 
-def load_prompt(name_or_path: str | Path, prompts_dir: Path = PROMPTS_DIR) -> PromptTemplate:
-    """A template by name ("baseline", "optimized/a2") or by the path of its file."""
-    path = _prompt_path(str(name_or_path), prompts_dir)
+OPTIMIZED_PREFIX = "optimized/"  # names of prompts an OPRO search published
+
+
+def load_prompt(name_or_path: str | Path, prompts_dir: Path = PROMPTS_DIR, optimized_dir: Path | None = None) -> PromptTemplate:
+    """A template by name ("baseline", "optimized/a2") or by the path of its file.
+
+    ``optimized/<exp>`` names the prompt a search published into ``optimized_dir`` (the
+    experiment's ``opro.optimized_dir``; the smoke runs publish under their results folder).
+    """
+    name = str(name_or_path)
+    if optimized_dir is not None and name.startswith(OPTIMIZED_PREFIX):
+        published = optimized_dir / f"{name.removeprefix(OPTIMIZED_PREFIX)}{PROMPT_SUFFIX}"
+        if not published.is_file():
+            raise PromptError(
+                f"prompt {name!r}: {published} does not exist; run the OPRO search that publishes it "
+                f"(`python -m qwen_vad.opro exp={name.removeprefix(OPTIMIZED_PREFIX)}`) first"
+            )
+        return load_prompt(published)
+    path = _prompt_path(name, prompts_dir)
     try:
         return parse_prompt(path.read_text(encoding="utf-8"), default_id=path.stem)
     except PromptError as error:

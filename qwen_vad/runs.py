@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from omegaconf import OmegaConf
 
 from qwen_vad.config import REPO_ROOT
 
@@ -88,7 +87,7 @@ def find_runs(results_dir: str | Path, stage: str, exp: str, status: str | None 
     parent = Path(results_dir) / stage / exp
     if not parent.is_dir():
         return []
-    runs = sorted((p for p in parent.iterdir() if p.is_dir()), key=_run_sort_key)
+    runs = sorted((p for p in parent.iterdir() if p.is_dir()), key=run_sort_key)
     return [p for p in runs if status is None or run_status(p) == status]
 
 
@@ -161,7 +160,8 @@ def device_info() -> dict:
     return info
 
 
-def _run_sort_key(path: Path) -> tuple[str, int]:
+def run_sort_key(path: Path) -> tuple[str, int]:
+    """Run folders in the order they were created."""
     # "20261121-081500" sorts as text; a "-N" suffix breaks ties within one second.
     date, _, rest = path.name.partition("-")
     clock, _, suffix = rest.partition("-")
@@ -174,21 +174,3 @@ def _write_json(path: Path, data: dict) -> None:
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
-
-
-# Stages whose runs end in a predictions.parquet (design.md section 3).
-SCORING_STAGES = ("evaluate", "finetune", "opro")
-
-
-def latest_scoring_runs_per_seed(results_dir: str | Path, exp: str) -> dict[int, Path]:
-    """For each seed ``exp`` was run with, its newest finished scoring run (seed sweeps are
-    aggregated as mean ± sd across seeds downstream)."""
-    latest: dict[int, Path] = {}
-    for stage in SCORING_STAGES:
-        for run_dir in find_runs(results_dir, stage, exp):
-            if not (run_dir / "predictions.parquet").is_file():
-                continue
-            seed = int(OmegaConf.load(run_dir / "config.yaml").get("seed", 0))
-            if seed not in latest or _run_sort_key(run_dir) > _run_sort_key(latest[seed]):
-                latest[seed] = run_dir
-    return dict(sorted(latest.items()))

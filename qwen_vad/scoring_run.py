@@ -16,7 +16,7 @@ from qwen_vad.audio.io import AudioError, load_audio
 from qwen_vad.data.manifest import MANIFEST_COLUMNS
 from qwen_vad.latency import STAGES
 from qwen_vad.progress import progress
-from qwen_vad.scoring import Scorer
+from qwen_vad.scoring.base import Scorer
 from qwen_vad.thresholds import apply_threshold
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,8 @@ def score_clips(scorer: Scorer, clips: pd.DataFrame, dataset_dir: Path, warmup_b
             frame["p_speech"] = result.p_speech
             if result.labels is not None:
                 frame["answer"], frame["answer_label"] = result.answers, result.labels
+            if result.audio_tokens is not None:
+                frame["audio_tokens"], frame["expected_audio_tokens"] = result.audio_tokens, result.expected_audio_tokens
             frame["audio_loading_ms"] = np.array(load_seconds) * 1000
             for stage in STAGES[1:]:
                 frame[f"{stage}_ms"] = result.seconds.get(stage, 0.0) * 1000 / len(audio)

@@ -55,7 +55,10 @@ def test_metrics_and_psychometrics_of_two_systems(scored: Path) -> None:
     comparisons = json.loads(run.path("comparisons.json").read_text())
     assert [(c["a"], c["b"]) for c in comparisons["comparisons"]] == [("a1", "d2")]
     assert comparisons["not_run"] == ["b2:b1"]
-    assert 0 <= comparisons["comparisons"][0]["mcnemar"]["p_value_holm"] <= 1
+    assert 0 <= comparisons["comparisons"][0]["seeds"][0]["mcnemar"]["p_value_holm"] <= 1
+    # a1 and d2 have one run each: one pair, and the best systems are chosen on dev.
+    assert comparisons["resolved"] == {"best_llm": "a1", "best_vad": "d2"}
+    assert metrics["systems"]["a1"]["dev"]["n"] == metrics["systems"]["a1"]["clips"]["dev"] > 0
 
 
 def test_runs_scored_on_different_clips_are_not_compared(scored: Path, tmp_path: Path) -> None:
@@ -65,8 +68,11 @@ def test_runs_scored_on_different_clips_are_not_compared(scored: Path, tmp_path:
     trimmed.mkdir(parents=True)
     predictions = pd.read_parquet(a1 / "predictions.parquet")
     predictions[predictions["clip_id"] != predictions["clip_id"].iloc[-1]].to_parquet(trimmed / "predictions.parquet")
-    with pytest.raises(ValueError, match="different clip"):
-        run_analyze(scored, f"runs=[{d2},{trimmed}]", f"analyze.comparisons=[a1@{trimmed.name}:d2@{d2.name}]")
+    run = run_analyze(scored, f"runs=[{d2},{trimmed}]", f"analyze.comparisons=[a1@{trimmed.name}:d2@{d2.name}]")
+    comparisons = json.loads(run.path("comparisons.json").read_text())
+    assert comparisons["comparisons"] == []
+    (entry,) = comparisons["not_comparable"]
+    assert (entry["a"], entry["b"]) == (f"a1@{trimmed.name}", f"d2@{d2.name}") and "different clip sets" in entry["reason"]
 
 
 def test_missing_runs_are_a_clear_error(tmp_path: Path) -> None:

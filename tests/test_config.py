@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from omegaconf import OmegaConf
+
 from qwen_vad.cli import ConfigError, compose_config
 from qwen_vad.config import Config, experiment_names
+from qwen_vad.data.datasets import TrainingDataError, training_data_config
+from qwen_vad.settings import flat_settings
 
 REPO = Path(__file__).resolve().parents[1]
 # Every stage entry point that exists; each composes the same schema + experiment files.
@@ -19,13 +24,51 @@ STAGES = sorted(
 )
 
 
+# What the smoke overlay may change in a row's data definitions (experiments/smoke.yaml says so):
+# sizes only. Everything else (names, corpora, axes, hygiene, splits, the training set) is the row's own.
+SMOKE_SHRINKS = {"data.per_cell", "data.min_per_cell_split"}
+
+
+def data_definitions(cfg: Config) -> dict[str, object]:
+    """The row's evaluation set and training set as flat settings (``train_data.*`` resolved)."""
+    evaluation = flat_settings(OmegaConf.to_container(OmegaConf.structured(cfg.data)), "data.")
+    training = flat_settings(OmegaConf.to_container(OmegaConf.structured(training_data_config(cfg))), "train_data.")
+    return {**evaluation, **training}
+
+
 @pytest.mark.parametrize("exp", experiment_names())
 def test_every_experiment_composes_alone_and_under_the_smoke_overlay(exp: str) -> None:
     cfg, chosen = compose_config([f"exp={exp}"])
     assert isinstance(cfg, Config)
     assert chosen == exp
     smoke, chosen = compose_config([f"exp=[{exp},smoke]"])
-    assert chosen == exp and smoke.data.name == "smoke" and smoke.paths.results_dir == "results/smoke"
+    assert chosen == exp and smoke.paths.results_dir == "results/smoke" and smoke.paths.data_dir == "data/smoke"
+
+
+@pytest.mark.parametrize("exp", [e for e in experiment_names() if e != "smoke"])
+def test_the_smoke_overlay_keeps_every_rows_datasets_and_only_shrinks_them(exp: str) -> None:
+    real, _ = compose_config([f"exp={exp}"])
+    smoke, _ = compose_config([f"exp=[{exp},smoke]"])
+    real_data, smoke_data = data_definitions(real), data_definitions(smoke)
+    changed = {key for key in real_data.keys() | smoke_data.keys() if real_data.get(key) != smoke_data.get(key)}
+    # A row's training set inherits the evaluation set's sizes unless it sets its own.
+    inherited = {
+        f"train_data.{key.removeprefix('data.')}" for key in SMOKE_SHRINKS
+        if getattr(real.train_data, key.removeprefix("data.")) is None
+    }  # fmt: skip
+    assert changed <= SMOKE_SHRINKS | inherited, sorted(changed)
+    assert smoke.data.name == real.data.name == "factorial"
+    assert smoke.train_data == real.train_data
+    assert smoke.data.per_cell <= real.data.per_cell
+
+
+def test_every_row_of_the_matrix_is_evaluated_on_the_same_dataset() -> None:
+    rows = ["a1", "a2", "b1", "b2", "b3", "b4", "d1", "d2"]
+    for overlay in ([], ["smoke"]):
+        configs = [compose_config([f"exp=[{','.join([row, *overlay])}]"])[0] for row in rows]
+        assert len({json.dumps(flat_settings(OmegaConf.to_container(OmegaConf.structured(c.data))), sort_keys=True) for c in configs}) == 1
+    b1, _ = compose_config(["exp=b1"])
+    assert training_data_config(b1).name == "small" and training_data_config(b1).splits.dev == 0
 
 
 def test_experiment_values_and_overrides_apply() -> None:
@@ -82,7 +125,7 @@ def test_every_stage_command_composes(stage: str) -> None:
         capture_output=True, text=True, cwd=REPO, timeout=120,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
-    assert "name: smoke" in out.stdout and "data:" in out.stdout
+    assert "name: factorial" in out.stdout and "train_data:" in out.stdout and "name: small" in out.stdout
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -94,3 +137,20 @@ def test_command_line_typo_fails_before_any_work(stage: str, tmp_path: Path) -> 
     assert out.returncode == 2
     assert "unknown key 'data.durations'" in out.stderr and "durations_ms" in out.stderr
     assert not any(tmp_path.iterdir()), "no run folder may be created for a bad command line"
+
+
+def test_misspelled_key_in_the_training_set_names_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "typo.yaml").write_text("# @package _global_\ntrain_data:\n  name: small\n  per_cel: 4\n")
+    monkeypatch.setenv("QWEN_VAD_EXPERIMENTS", str(tmp_path))
+    with pytest.raises(ConfigError) as err:
+        compose_config(["exp=typo"])
+    message = str(err.value)
+    assert "train_data" in message and "per_cel" in message and "did you mean 'per_cell'" in message
+
+
+def test_a_training_set_without_a_name_is_refused() -> None:
+    cfg, _ = compose_config(["exp=b3", "train_data.per_cell=3"])
+    with pytest.raises(TrainingDataError, match="set train_data.name"):
+        training_data_config(cfg)
+    cfg, _ = compose_config(["exp=b3", "train_data.per_cell=3", "train_data.name=mine"])
+    assert training_data_config(cfg).name == "mine" and training_data_config(cfg).per_cell == 3

@@ -197,14 +197,14 @@ def test_build_from_a_real_folder_corpus_reports_skipped_files(tmp_path: Path) -
 def test_stage_reuses_a_built_dataset_and_refuses_a_different_config(tmp_path: Path) -> None:
     cfg, exp = small_config(tmp_path, "data.per_cell=2", "data.durations_ms=[200]", "data.min_per_cell_split=0")
     first = execute_stage("data", build, cfg, exp)
-    manifest = read_manifest(tmp_path / "data" / "smoke")
+    manifest = read_manifest(tmp_path / "data" / "factorial")
     report = json.loads(first.path("report.json").read_text())
     assert report["clips"] == len(manifest) == 2 * 2 * 2 and report["leakage_audit"]["passed"]
-    built_at = (tmp_path / "data" / "smoke" / "build.json").stat().st_mtime_ns
+    built_at = (tmp_path / "data" / "factorial" / "build.json").stat().st_mtime_ns
 
     again = execute_stage("data", build, cfg, exp)
     assert again.dir != first.dir
-    assert (tmp_path / "data" / "smoke" / "build.json").stat().st_mtime_ns == built_at
+    assert (tmp_path / "data" / "factorial" / "build.json").stat().st_mtime_ns == built_at
 
     changed, _ = small_config(tmp_path, "data.per_cell=3", "data.durations_ms=[200]", "data.min_per_cell_split=0")
     with pytest.raises(DatasetExistsError, match="data.per_cell"):
@@ -212,8 +212,8 @@ def test_stage_reuses_a_built_dataset_and_refuses_a_different_config(tmp_path: P
 
     forced, _ = small_config(tmp_path, "data.per_cell=3", "data.durations_ms=[200]", "data.min_per_cell_split=0", "force=true")
     execute_stage("data", build, forced, exp)
-    assert len(read_manifest(tmp_path / "data" / "smoke")) == 12
-    kept = list((tmp_path / "data").glob("smoke.replaced-*"))
+    assert len(read_manifest(tmp_path / "data" / "factorial")) == 12
+    kept = list((tmp_path / "data").glob("factorial.replaced-*"))
     assert len(kept) == 1 and len(read_manifest(kept[0])) == 8
 
 
@@ -222,10 +222,10 @@ def test_hf_export_round_trips(tmp_path: Path) -> None:
 
     cfg, exp = small_config(tmp_path, "data.per_cell=2", "data.durations_ms=[200]", "data.min_per_cell_split=0", "data.export_hf=true")
     execute_stage("data", build, cfg, exp)
-    exported = load_from_disk(str(tmp_path / "data" / "smoke" / "hf"))
-    manifest = read_manifest(tmp_path / "data" / "smoke")
+    exported = load_from_disk(str(tmp_path / "data" / "factorial" / "hf"))
+    manifest = read_manifest(tmp_path / "data" / "factorial")
     assert {s: len(exported[s]) for s in exported} == manifest["split"].value_counts().to_dict()
     row = exported["train"][0]
     audio, sr = sf.read(io.BytesIO(row["audio"]["bytes"]), dtype="float32")
-    on_disk, _ = sf.read(tmp_path / "data" / "smoke" / row["path"], dtype="float32")
+    on_disk, _ = sf.read(tmp_path / "data" / "factorial" / row["path"], dtype="float32")
     assert sr == SAMPLE_RATE and np.array_equal(audio, on_disk)

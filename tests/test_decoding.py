@@ -9,7 +9,7 @@ import pytest
 
 from qwen_vad import NONSPEECH, SPEECH
 from qwen_vad.answers import UNKNOWN
-from qwen_vad.config import DecodingConfig
+from qwen_vad.config import DecodingConfig, ModelConfig
 from qwen_vad.decoding import LLMScorer, OptionTokenError, option_token_ids
 from qwen_vad.models.fast_encoder import use_short_clip_encoder
 from qwen_vad.models.loader import load_model
@@ -18,7 +18,7 @@ from qwen_vad.prompts import load_prompt
 
 @pytest.fixture(scope="module")
 def tiny(tiny_checkpoint: Path):
-    return load_model(str(tiny_checkpoint), dtype="fp32", device="cpu")
+    return load_model(ModelConfig(name_or_path=str(tiny_checkpoint), dtype="fp32", device="cpu"))
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +91,48 @@ def test_generate_mode_normalises_free_text(tiny, mixed_clips) -> None:
 def test_open_prompt_needs_generate_mode(tiny) -> None:
     with pytest.raises(ValueError, match="decoding.mode=generate"):
         scorer(tiny, "open_what_do_you_hear")
+
+
+def greedy_tokens_by_hand(model, processor, text: str, clip: np.ndarray, steps: int) -> list[int]:
+    """Greedy decoding written out: the argmax of the full forward at every step, no penalty."""
+    import torch
+
+    from qwen_vad.models.fast_encoder import uses_short_clip_encoder
+    from qwen_vad.models.rendering import build_model_inputs
+
+    inputs = build_model_inputs(processor, [text], [clip], short_clip_features=uses_short_clip_encoder(model))
+    stops = set(model.generation_config.eos_token_id)
+    tokens: list[int] = []
+    with torch.inference_mode():
+        for _ in range(steps):
+            ids = torch.cat([inputs["input_ids"], torch.tensor([tokens], dtype=torch.long)], dim=1)
+            mask = torch.ones_like(ids)
+            logits = model(input_ids=ids, attention_mask=mask, input_features=inputs["input_features"],
+                           feature_attention_mask=inputs["feature_attention_mask"]).logits  # fmt: skip
+            tokens.append(int(logits[0, -1].argmax()))
+            if tokens[-1] in stops:
+                break
+    return tokens
+
+
+def test_generate_mode_is_greedy_whatever_the_checkpoint_ships(tiny, mixed_clips) -> None:
+    model, processor = tiny
+    # The tiny checkpoint carries Qwen2-Audio-7B-Instruct's sampling settings, as the real one does.
+    shipped = model.generation_config
+    assert (shipped.do_sample, shipped.repetition_penalty, shipped.top_k, shipped.top_p, shipped.temperature) == (True, 1.1, 20, 0.5, 0.7)
+    generate = scorer(tiny, "open_speech_or_nonspeech", mode="generate", max_new_tokens=6)
+    for clip in mixed_clips[:3]:
+        answer = generate.score([clip]).answers[0]
+        expected = greedy_tokens_by_hand(model, processor, generate.texts[0], clip, steps=6)
+        assert answer == processor.tokenizer.decode(expected, skip_special_tokens=True)
+    assert model.generation_config is shipped, "the checkpoint's own config is put back"
+
+
+def test_audio_tokens_follow_the_clip_length(tiny) -> None:
+    from qwen_vad.models.fast_encoder import audio_tokens_for_samples
+
+    durations_ms = (20, 40, 60, 200, 1000)
+    clips = [np.full(ms * 16, 0.05, dtype=np.float32) for ms in durations_ms]
+    result = scorer(tiny, batch_size=len(clips)).score(clips)
+    assert list(result.audio_tokens) == [0, 1, 1, 5, 25]
+    assert list(result.expected_audio_tokens) == [audio_tokens_for_samples(c.size) for c in clips]

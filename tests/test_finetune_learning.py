@@ -68,7 +68,7 @@ def test_a_run_leaves_adapter_state_logs_and_test_predictions(trained: Run) -> N
     assert list(predictions.columns[: len(PREDICTION_HEAD)]) == PREDICTION_HEAD
     assert set(predictions["split"]) == {"dev", "test"} and set(predictions["system"]) == {"tiny+lora"}
     threshold = json.loads(trained.path("threshold.json").read_text())
-    assert threshold["source"].startswith("learned on dev") and (predictions["threshold"] == threshold["threshold"]).all()
+    assert threshold["source"].startswith("learned on the full dev split") and (predictions["threshold"] == threshold["threshold"]).all()
     metrics = json.loads(trained.path("metrics.json").read_text())
     assert metrics["splits"]["test"]["balanced_accuracy"] >= 0.70  # the threshold came from dev only
     assert "step 360/360" in trained.path("log.txt").read_text()

@@ -11,6 +11,7 @@ import torch
 from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import ProcessorMixin, Qwen2AudioForConditionalGeneration
 
+from qwen_vad.config import ModelConfig
 from qwen_vad.models.fast_encoder import uses_short_clip_encoder
 from qwen_vad.models.loader import DEFAULT_MODEL, ModelLoadError, load_model
 from qwen_vad.models.rendering import build_model_inputs, render_prompt
@@ -38,7 +39,7 @@ def test_default_model_is_the_instruct_checkpoint() -> None:
 def test_loads_in_eval_mode_with_the_asked_dtype(
     tiny_checkpoint: Path, dtype: str, torch_dtype: torch.dtype
 ) -> None:
-    model, processor = load_model(str(tiny_checkpoint), dtype=dtype, device="auto")
+    model, processor = load_model(ModelConfig(name_or_path=str(tiny_checkpoint), dtype=dtype, device="auto"))
 
     assert isinstance(model, Qwen2AudioForConditionalGeneration)
     assert not model.training
@@ -50,10 +51,8 @@ def test_loads_in_eval_mode_with_the_asked_dtype(
 
 
 def test_fast_encoder_can_be_switched_off_and_gives_the_same_logits(tiny_checkpoint: Path) -> None:
-    fast_model, processor = load_model(
-        str(tiny_checkpoint), dtype="fp32", device="cpu", attn_implementation="eager"
-    )
-    stock_model, _ = load_model(str(tiny_checkpoint), dtype="fp32", device="cpu", fast_encoder=False)
+    fast_model, processor = load_model(ModelConfig(name_or_path=str(tiny_checkpoint), dtype="fp32", device="cpu", attn_implementation="eager"))
+    stock_model, _ = load_model(ModelConfig(name_or_path=str(tiny_checkpoint), dtype="fp32", device="cpu", fast_encoder=False))
 
     assert not uses_short_clip_encoder(stock_model)
     assert stock_model.config._attn_implementation == "sdpa"
@@ -63,7 +62,7 @@ def test_fast_encoder_can_be_switched_off_and_gives_the_same_logits(tiny_checkpo
 
 
 def test_lora_adapter_is_loaded_on_top(tiny_checkpoint: Path, tmp_path: Path) -> None:
-    base, processor = load_model(str(tiny_checkpoint), dtype="fp32", device="cpu")
+    base, processor = load_model(ModelConfig(name_or_path=str(tiny_checkpoint), dtype="fp32", device="cpu"))
     base_logits = _answer_logits(base, processor)
     # Random (not zero) LoRA weights, so the adapter visibly changes the output.
     lora = LoraConfig(
@@ -73,9 +72,7 @@ def test_lora_adapter_is_loaded_on_top(tiny_checkpoint: Path, tmp_path: Path) ->
     trained_logits = _answer_logits(trained, processor)
     trained.save_pretrained(tmp_path / "adapter")
 
-    loaded, processor = load_model(
-        str(tiny_checkpoint), dtype="fp32", device="cpu", adapter=str(tmp_path / "adapter")
-    )
+    loaded, processor = load_model(ModelConfig(name_or_path=str(tiny_checkpoint), dtype="fp32", device="cpu", adapter=str(tmp_path / "adapter")))
 
     assert isinstance(loaded, PeftModel)
     assert not loaded.training
@@ -86,7 +83,7 @@ def test_lora_adapter_is_loaded_on_top(tiny_checkpoint: Path, tmp_path: Path) ->
 
 def test_adapter_folder_without_config_is_named(tiny_checkpoint: Path, tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match=f"{re.escape(str(tmp_path))}.*adapter_config.json"):
-        load_model(str(tiny_checkpoint), dtype="fp32", adapter=str(tmp_path))
+        load_model(ModelConfig(name_or_path=str(tiny_checkpoint), dtype="fp32", adapter=str(tmp_path)))
 
 
 def test_four_bit_without_cuda_fails_before_loading(tmp_path: Path) -> None:
@@ -94,12 +91,12 @@ def test_four_bit_without_cuda_fails_before_loading(tmp_path: Path) -> None:
         pytest.skip("this machine has CUDA")
     # The folder does not exist: the 4-bit error must come first, before anything is looked up.
     with pytest.raises(ModelLoadError, match="load_in_4bit needs a CUDA GPU"):
-        load_model(str(tmp_path / "missing"), load_in_4bit=True)
+        load_model(ModelConfig(name_or_path=str(tmp_path / "missing"), load_in_4bit=True))
 
 
 def test_unreachable_hub_id_says_how_to_get_a_local_copy() -> None:
     with pytest.raises(ModelLoadError) as raised:
-        load_model("qwen-vad-tests/no-such-model", dtype="fp32", device="cpu")
+        load_model(ModelConfig(name_or_path="qwen-vad-tests/no-such-model", dtype="fp32", device="cpu"))
 
     message = str(raised.value)
     assert "HF_HUB_OFFLINE" in message
@@ -109,14 +106,14 @@ def test_unreachable_hub_id_says_how_to_get_a_local_copy() -> None:
 
 def test_unknown_dtype_lists_the_choices(tiny_checkpoint: Path) -> None:
     with pytest.raises(ModelLoadError, match=r"unknown dtype 'int8'; choose one of \['bf16', 'fp16', 'fp32'\]"):
-        load_model(str(tiny_checkpoint), dtype="int8")
+        load_model(ModelConfig(name_or_path=str(tiny_checkpoint), dtype="int8"))
 
 
 def test_missing_local_folder_is_named() -> None:
     with pytest.raises(ModelLoadError, match="/no/such/folder: no such local folder"):
-        load_model("/no/such/folder")
+        load_model(ModelConfig(name_or_path="/no/such/folder"))
 
 
 def test_folder_without_config_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match="no config.json"):
-        load_model(str(tmp_path), dtype="fp32")
+        load_model(ModelConfig(name_or_path=str(tmp_path), dtype="fp32"))

@@ -24,7 +24,7 @@ PROMPTS = ("baseline", "explicit", "question", "swapped_baseline", "binary_choic
 
 @pytest.fixture(scope="module")
 def tiny(tiny_checkpoint: Path):
-    return load_model(str(tiny_checkpoint), dtype="fp32", device="cpu")
+    return load_model(ModelConfig(name_or_path=str(tiny_checkpoint), dtype="fp32", device="cpu"))
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def test_audio_cache_scores_equal_the_stock_scorer(tiny, clips, decoding: Decodi
 
 
 def test_audio_cache_with_a_lora_adapter_on_encoder_and_language_model(tiny_checkpoint: Path, clips) -> None:
-    model, processor = load_model(str(tiny_checkpoint), dtype="fp32", device="cpu")
+    model, processor = load_model(ModelConfig(name_or_path=str(tiny_checkpoint), dtype="fp32", device="cpu"))
     # Random A and B: an adapter that changes the scores, in the audio tower and the LLM alike.
     lora = get_peft_model(model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)).eval()
     decoding = DecodingConfig(batch_size=4)

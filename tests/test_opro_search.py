@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from peft import LoraConfig, get_peft_model
 
+from qwen_vad.config import ModelConfig
 from qwen_vad.cli import compose_config, execute_stage
 from qwen_vad.data.__main__ import build
 from qwen_vad.data.manifest import MANIFEST_PARQUET, read_manifest
@@ -242,17 +243,22 @@ def test_the_scorers_own_model_can_be_the_optimizer(workspace: Path, tiny_checkp
     assert run_status(run.dir) == "done"
 
 
-def test_b4_takes_the_adapter_of_the_latest_finetune_run(
+def test_b4_takes_the_adapter_of_the_latest_finetune_run_of_its_seed(
     workspace: Path, reference: Run, server: ScriptedOptimizerServer, tiny_checkpoint: Path
 ) -> None:
     results = workspace / "b4"
-    args = search_args(workspace, server.base_url, tiny_checkpoint, "opro.adapter_from_finetune=b3", "opro.max_steps=1", results="b4")
-    with pytest.raises(FileNotFoundError, match="no finished finetune run .* run `python -m qwen_vad.finetune exp=b3` first"):
+    args = search_args(workspace, server.base_url, tiny_checkpoint, "model.adapter_from_finetune=b3", "opro.max_steps=1", "seed=42", results="b4")
+    with pytest.raises(FileNotFoundError, match="no finished finetune run of 'b3' with seed 42 .* run `python -m qwen_vad.finetune exp=b3 seed=42` first"):
         run_search(*args)
 
-    finetune = create_run(results, "finetune", "b3", "{}\n")
-    model, _ = load_model(str(tiny_checkpoint), dtype="fp32", device="cpu")
-    get_peft_model(model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)).save_pretrained(finetune.path("adapter"))
+    other_seed = create_run(results, "finetune", "b3", "seed: 7\n")
+    model, _ = load_model(ModelConfig(name_or_path=str(tiny_checkpoint), dtype="fp32", device="cpu"))
+    get_peft_model(model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)).save_pretrained(other_seed.path("adapter"))
+    finish_run(other_seed)
+    with pytest.raises(FileNotFoundError, match=r"it has runs with seeds \[7\]"):  # another seed's adapter is never taken
+        run_search(*args)
+    finetune = create_run(results, "finetune", "b3", "seed: 42\n")
+    shutil.copytree(other_seed.path("adapter"), finetune.path("adapter"))
     finish_run(finetune)
     run = run_search(*args)
     start = read_events(run.path(HISTORY_FILE))[0]

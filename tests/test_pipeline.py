@@ -1,6 +1,7 @@
 """The main job, ``python -m qwen_vad.pipeline exp=smoke``, end to end at a small size: every
-stage runs, the report holds every table and figure, its numbers equal the analysis JSON,
-rows that were not run say so, and a second run skips every finished step."""
+stage and every row of the matrix runs on one test set and one dev set, the report holds every
+table and figure, its numbers equal the analysis JSON, rows that were not run say so, and a
+second run skips every finished step."""
 
 from __future__ import annotations
 
@@ -13,7 +14,12 @@ import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-TABLES = ("comparison_matrix", "paired_comparisons", "by_snr", "by_duration", "category_errors", "prompts", "dataset", "failures")
+TABLES = ("comparison_matrix", "paired_comparisons", "by_snr", "by_duration", "category_errors", "prompts", "input_warnings", "dataset", "failures")
+ROWS = ("a1", "a2", "b1", "b2", "b3", "b4", "d1", "d2")
+STEPS = [
+    "data:d1", "data:b1", "evaluate:d1", "evaluate:d2", "evaluate:a1", "finetune:b1", "finetune:b2", "finetune:b3",
+    "opro:a2", "opro:b4", "analyze:paper", "report:paper",
+]  # fmt: skip
 FIGURES = (
     "psychometric_correctness_vs_snr_db_pooled", "psychometric_detection_vs_snr_db", "balanced_accuracy_heatmaps",
     "reliability_diagrams", "confusion_matrices", "accuracy_vs_latency", "roc_pr_curves", "recall_tradeoff",
@@ -21,16 +27,21 @@ FIGURES = (
 )  # fmt: skip
 
 
+SMALL = [
+    "data.per_cell=6", "data.min_per_cell_split=1",
+    "finetune.max_steps=4", "finetune.eval_steps=2", "finetune.warmup_steps=1",
+    "opro.max_steps=1", "opro.candidates_per_step=2", "opro.train_subset_size=16", "opro.dev_max_clips=16",
+    "analyze.n_bootstrap=100", "analyze.psychometric_bootstrap=100",
+]  # fmt: skip
+
+
+def paths(root: Path, tiny_checkpoint: Path) -> list[str]:
+    return [f"paths.results_dir={root}/results", f"paths.data_dir={root}/data", f"model.name_or_path={tiny_checkpoint}"]
+
+
 def run_pipeline(root: Path, tiny_checkpoint: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [
-            sys.executable, "-m", "qwen_vad.pipeline", "exp=smoke",
-            f"paths.results_dir={root}/results", f"paths.data_dir={root}/data", f"model.name_or_path={tiny_checkpoint}",
-            "data.per_cell=6", "data.min_per_cell_split=1",
-            "finetune.max_steps=4", "finetune.eval_steps=2", "finetune.warmup_steps=1",
-            "opro.max_steps=1", "opro.candidates_per_step=2", "opro.train_subset_size=16", "opro.dev_max_clips=16",
-            "analyze.n_bootstrap=100", "analyze.psychometric_bootstrap=100",
-        ],
+        [sys.executable, "-m", "qwen_vad.pipeline", "exp=smoke", *paths(root, tiny_checkpoint), *SMALL],
         capture_output=True, text=True, cwd=REPO, timeout=900,
     )  # fmt: skip
 
@@ -69,17 +80,69 @@ def test_table_numbers_equal_the_analysis_json(pipeline_run) -> None:
     root, _, _ = pipeline_run
     analysis = json.loads((latest(root, "analyze", "paper") / "metrics.json").read_text())["systems"]
     matrix = pd.read_csv(latest(root, "report", "paper") / "tables" / "comparison_matrix.csv", dtype=str).set_index("row")
-    assert set(analysis) == {"a1", "a2", "b1", "b2", "d1", "d2"}
+    assert set(analysis) == set(ROWS)
     for name, block in analysis.items():
         row = matrix.loc[name.upper()]
         assert row["balanced accuracy"] == f"{block['headline']['balanced_accuracy']:.3f}"
         assert row["accuracy"] == f"{block['headline']['accuracy']:.3f}"
         assert row["NONSPEECH acc."] == f"{block['headline']['accuracy_nonspeech']:.3f}"
         assert row["ECE"] == f"{block['calibration']['ece']:.3f}"
-    for missing in ("B3", "B4", "C1"):
-        assert (matrix.loc[missing, ["accuracy", "balanced accuracy", "DT50 (dB)"]] == "not run").all()
-    paired = pd.read_csv(latest(root, "report", "paper") / "tables" / "paired_comparisons.csv", dtype=str)
-    assert paired.loc[paired["comparison"] == "b4 vs b3", "ΔBA"].item() == "not run"
+        assert row["n dev"] == str(block["clips"]["dev"]) and row["n test"] == str(block["clips"]["test"])
+    assert (matrix.loc["C1", ["accuracy", "balanced accuracy", "DT50 (dB)"]] == "not run").all()
+    assert (matrix.drop(index="C1")[["balanced accuracy", "n test"]] != "not run").all().all()
+    paired = pd.read_csv(latest(root, "report", "paper") / "tables" / "paired_comparisons.csv", dtype=str).set_index("comparison")
+    for comparison in ("b2 vs b1", "b3 vs b2", "b4 vs b3", "a2 vs a1"):
+        assert paired.loc[comparison, "ΔBA"] not in ("not run", "not comparable"), comparison
+
+
+def test_every_row_is_scored_on_one_test_set_and_one_dev_set(pipeline_run) -> None:
+    root, _, _ = pipeline_run
+    sources = json.loads((latest(root, "analyze", "paper") / "metrics.json").read_text())["sources"]
+    assert set(sources) == set(ROWS)
+    manifest = pd.read_parquet(root / "data" / "factorial" / "manifest.parquet")
+    for split in ("dev", "test"):
+        expected = set(manifest.loc[manifest["split"] == split, "clip_id"])
+        for row, path in sources.items():
+            predictions = pd.read_parquet(path)
+            assert set(predictions.loc[predictions["split"] == split, "clip_id"]) == expected, (row, split)
+    for row, path in sources.items():
+        threshold = json.loads((Path(path).parent / "threshold.json").read_text())
+        assert threshold["n_dev"] == (manifest["split"] == "dev").sum(), row  # A2 too: the full dev split
+        assert (Path(path).parent / "prompt.txt").is_file() == (row not in ("d1", "d2")), row
+    trained = json.loads((latest(root, "finetune", "b1") / "metrics.json").read_text())["training"]
+    assert trained["train_dataset"]["name"] == "small"
+
+
+def evaluate_again(root: Path, tiny_checkpoint: Path, exp: str) -> Path:
+    out = subprocess.run(
+        [sys.executable, "-m", "qwen_vad.evaluate", f"exp=[{exp},smoke]", *paths(root, tiny_checkpoint), *SMALL],
+        capture_output=True, text=True, cwd=REPO, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    return latest(root, "evaluate", exp)
+
+
+def same_scores(a: Path, b: Path) -> None:
+    first, second = (pd.read_parquet(run / "predictions.parquet").set_index("clip_id").sort_index() for run in (a, b))
+    assert first.index.equals(second.index)
+    assert (first["p_speech"] - second["p_speech"]).abs().max() <= 1e-6
+    assert first["prompt_id"].iloc[0] == second["prompt_id"].iloc[0] and (first["pred"] == second["pred"]).all()
+    assert json.loads((a / "threshold.json").read_text())["threshold"] == pytest.approx(json.loads((b / "threshold.json").read_text())["threshold"])
+
+
+def test_evaluate_a2_rescores_exactly_what_the_search_published(pipeline_run, tiny_checkpoint: Path) -> None:
+    """OPRO's final scoring is the protocol every row goes through: the full dev split for the
+    threshold, so re-scoring the published prompt gives the same threshold and predictions."""
+    root, _, _ = pipeline_run
+    same_scores(evaluate_again(root, tiny_checkpoint, "a2"), latest(root, "opro", "a2"))
+
+
+def test_evaluate_b4_uses_b3s_adapter_and_the_searched_prompt(pipeline_run, tiny_checkpoint: Path) -> None:
+    root, _, _ = pipeline_run
+    evaluated = evaluate_again(root, tiny_checkpoint, "b4")
+    assert f"adapter from finetune run {latest(root, 'finetune', 'b3') / 'adapter'}" in (evaluated / "log.txt").read_text()
+    assert set(pd.read_parquet(evaluated / "predictions.parquet")["system"]) == {"tiny+lora"}
+    same_scores(evaluated, latest(root, "opro", "b4"))
 
 
 def test_every_stage_ran_once_and_the_rerun_skips_them(pipeline_run) -> None:
@@ -87,9 +150,7 @@ def test_every_stage_ran_once_and_the_rerun_skips_them(pipeline_run) -> None:
     pipeline_runs = sorted((root / "results" / "pipeline" / "smoke").iterdir())
     first, second = (json.loads((p / "steps.json").read_text()) for p in pipeline_runs)
     assert [s["status"] for s in first] == ["ran"] * len(first)
-    assert [s["step"] for s in first] == [
-        "data:d1", "evaluate:d1", "evaluate:d2", "evaluate:a1", "finetune:b1", "finetune:b2", "opro:a2", "analyze:paper", "report:paper",
-    ]  # fmt: skip
+    assert [s["step"] for s in first] == STEPS
     assert [s["status"] for s in second] == ["skipped"] * len(second)
     assert [s["run"] for s in second] == [s["run"] for s in first]
     assert len(list((root / "results" / "finetune" / "b2").iterdir())) == 1

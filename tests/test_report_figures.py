@@ -37,7 +37,7 @@ def analysis(tmp_path_factory: pytest.TempPathFactory, tiny_checkpoint: Path) ->
     paths = [f"paths.data_dir={root}/data", f"paths.results_dir={root}/results"]
     tiny = [f"model.name_or_path={tiny_checkpoint}", "model.dtype=fp32"]
     stages = [
-        ("data", build, ["exp=smoke"]),
+        ("data", build, ["exp=b2"]),  # the evaluation set and b2's training set
         ("evaluate", evaluate, ["exp=d2"]),
         ("evaluate", evaluate, ["exp=a1", *tiny]),
         ("finetune", finetune, ["exp=b2", *tiny, *SHORT_FINETUNE]),

@@ -12,7 +12,7 @@ from qwen_vad.baselines.silero import SPEECH_PROBABILITY, SileroVAD
 from qwen_vad.baselines.ten import ten_vad_probabilities
 from qwen_vad.baselines.webrtc import webrtc_activity
 from qwen_vad.config import BaselinesConfig
-from qwen_vad.scoring import BatchScores
+from qwen_vad.scoring.base import BatchScores
 
 # How a clip's per-window Silero probabilities become one score.
 SILERO_AGGREGATIONS: dict[str, Callable[[np.ndarray], float]] = {
@@ -26,6 +26,7 @@ class FrameVADScorer:
     """A VAD that scores one clip at a time (WebRTC, energy, TEN VAD): all its time is forward."""
 
     prompt_id = ""
+    template = None  # VADs are not prompted
     gives_labels = False
 
     def __init__(self, system: str, score_clip: Callable[[np.ndarray], float], batch_size: int = 32) -> None:
@@ -39,6 +40,7 @@ class FrameVADScorer:
 
 class SileroScorer:
     prompt_id = ""
+    template = None  # VADs are not prompted
     gives_labels = False
 
     def __init__(self, aggregation: str, batch_size: int = 32) -> None:

@@ -38,14 +38,17 @@ class BuildResult:
     rejections: Counter = field(default_factory=Counter)  # (reason, source, category) -> count
     skipped_files: list[tuple[str, str, str]] = field(default_factory=list)  # (source, file, reason)
     leakage: dict[str, int] = field(default_factory=dict)
+    excluded_segments: int = 0  # segments of held-out groups passed over
     seconds: float = 0.0
 
 
-def build_dataset(cfg: DataConfig, seed: int, out_dir: Path) -> BuildResult:
+def build_dataset(cfg: DataConfig, seed: int, out_dir: Path, excluded_groups: frozenset[str] = frozenset()) -> BuildResult:
+    """``excluded_groups``: leakage groups whose material must not be used (a training set
+    leaves out the evaluation set's dev and test groups)."""
     started = time.perf_counter()
     sources = open_sources(cfg.sources, seed)
     ratios = {s: getattr(cfg.splits, s) for s in SPLITS}
-    pool = CandidatePool(sources, seed, ratios)
+    pool = CandidatePool(sources, seed, ratios, excluded_groups)
     plan = make_plan(cfg, pool.categories_by_label())
     checker = HygieneChecker(cfg.hygiene, cfg.peak_dbfs)
     result = BuildResult(manifest=pd.DataFrame())
@@ -53,9 +56,10 @@ def build_dataset(cfg: DataConfig, seed: int, out_dir: Path) -> BuildResult:
     bases = choose_base_clips(plan, pool, checker, result.rejections)
     rows = render_variants(plan, bases, BackgroundPool(open_background(cfg.background, seed)), cfg, seed, out_dir)
     result.manifest = write_manifest(rows, out_dir)
-    check_cell_minimums(result.manifest, cfg.min_per_cell_split)
+    check_cell_minimums(result.manifest, cfg.min_per_cell_split, [s for s in SPLITS if ratios[s] > 0])
     result.leakage = audit_leakage(result.manifest)
     result.skipped_files = [(name, f, why) for name, src in sources.items() for f, why in getattr(src, "skipped", [])]
+    result.excluded_segments = pool.excluded
     result.seconds = time.perf_counter() - started
     return result
 
@@ -154,10 +158,11 @@ def stable_id(prefix: str, source: str, origin: str) -> str:
     return f"{prefix}{hashlib.sha1(f'{source}|{origin}'.encode()).hexdigest()[:10]}"
 
 
-def check_cell_minimums(manifest: pd.DataFrame, minimum: int) -> None:
+def check_cell_minimums(manifest: pd.DataFrame, minimum: int, splits: list[str]) -> None:
+    """Every cell holds ``minimum`` clips in each of ``splits`` (those with a positive share)."""
     cells = ["label", "duration_ms", "snr_db", "reverb_rt60_s", "filter"]
     counts = manifest.groupby([*cells, "split"]).size().unstack("split", fill_value=0)
-    counts = counts.reindex(columns=list(SPLITS), fill_value=0)
+    counts = counts.reindex(columns=splits, fill_value=0)
     short = counts[(counts < minimum).any(axis=1)]
     if len(short):
         cell = dict(zip(cells, short.index[0], strict=True))

@@ -23,9 +23,13 @@ class CandidatePool:
     order stays deterministic.
     """
 
-    def __init__(self, sources: Mapping[str, Source], seed: int, ratios: dict[str, float]) -> None:
+    def __init__(
+        self, sources: Mapping[str, Source], seed: int, ratios: dict[str, float], excluded_groups: frozenset[str] = frozenset()
+    ) -> None:
         self.seed = seed
         self.ratios = ratios
+        self.excluded_groups = excluded_groups  # held out: material of these groups is never used
+        self.excluded = 0
         self.labels: dict[str, str] = {}
         offering: dict[str, list[Source]] = defaultdict(list)
         for source in sources.values():
@@ -47,6 +51,9 @@ class CandidatePool:
         if queue:
             return queue.popleft()
         for segment in self.streams[category]:
+            if segment.group in self.excluded_groups:
+                self.excluded += 1
+                continue
             segment_split = split_of_group(segment.group, self.seed, self.ratios)
             if segment_split == split:
                 return segment

@@ -36,6 +36,8 @@ def build_report(result: BuildResult, cfg: DataConfig, name: str) -> dict:
         ],
         "skipped_files": [{"source": s, "file": f, "reason": r} for s, f, r in result.skipped_files],
         "leakage_audit": {"passed": True, "distinct": result.leakage},
+        # A training set passes over the evaluation set's dev/test groups (data.datasets).
+        "held_out_segments_skipped": result.excluded_segments,
         "container_ms": cfg.container_ms,
         "build_seconds": round(result.seconds, 2),
     }
@@ -57,6 +59,12 @@ def report_markdown(report: dict) -> str:
         + ". Leakage audit passed: no speaker/recording group, origin file or base clip is in two splits.",
         "",
     ]
+    if report.get("held_out_segments_skipped"):
+        lines += [
+            f"A training set: {report['held_out_segments_skipped']} candidate segments of groups in the evaluation "
+            "set's dev or test splits were passed over, so no speaker or recording of those splits is trained on.",
+            "",
+        ]
     if report["container_ms"]:
         lines += [
             f"Every clip is centred in a {report['container_ms']} ms container of very low-level noise; "

@@ -7,6 +7,7 @@ import hashlib
 import pandas as pd
 
 from qwen_vad.data.sources.base import origin_file
+from qwen_vad.errors import UserError
 
 SPLITS = ("train", "dev", "test")
 
@@ -37,7 +38,7 @@ def quotas(n: int, ratios: dict[str, float]) -> dict[str, int]:
     return counts
 
 
-class LeakageError(AssertionError):
+class LeakageError(UserError, AssertionError):
     pass
 
 
@@ -53,3 +54,34 @@ def audit_leakage(manifest: pd.DataFrame) -> dict[str, int]:
     if problems:
         raise LeakageError("leakage audit failed: " + "; ".join(problems))
     return {column: int(files[column].nunique()) for column in ("group", "origin_file", "base_clip_id")}
+
+
+LEAKAGE_UNITS = ("group", "origin_file", "base_clip_id")
+
+
+def audit_cross_leakage(
+    training: pd.DataFrame, evaluation: pd.DataFrame, evaluation_splits: tuple[str, ...] = ("dev", "test")
+) -> dict[str, int]:
+    """Assert that no group, origin file or base clip of ``training`` occurs in the evaluation
+    set's ``evaluation_splits``; the counts of distinct training units otherwise."""
+    held_out = evaluation[evaluation["split"].isin(evaluation_splits)]
+    train_units, held_units = _units(training), _units(held_out)
+    problems = []
+    for unit in LEAKAGE_UNITS:
+        shared = sorted(train_units[unit] & held_units[unit])
+        if shared:
+            problems.append(f"{len(shared)} {unit} value(s), e.g. {shared[:3]}")
+    if problems:
+        raise LeakageError(
+            f"cross-dataset leakage audit failed: the training set shares with the evaluation set's "
+            f"{'/'.join(evaluation_splits)} splits " + "; ".join(problems)
+        )
+    return {unit: len(values) for unit, values in train_units.items()}
+
+
+def _units(manifest: pd.DataFrame) -> dict[str, set[str]]:
+    return {
+        "group": set(manifest["group"].astype(str)),
+        "origin_file": set(manifest["origin"].map(origin_file)),
+        "base_clip_id": set(manifest["base_clip_id"].astype(str)),
+    }

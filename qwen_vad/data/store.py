@@ -17,12 +17,13 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from qwen_vad.config import DataConfig
+from qwen_vad.errors import UserError
 from qwen_vad.settings import changed_keys, flat_settings
 
 BUILD_RECORD = "build.json"
 
 
-class DatasetExistsError(FileExistsError):
+class DatasetExistsError(UserError, FileExistsError):
     pass
 
 
@@ -30,13 +31,19 @@ def dataset_dir(data_dir: str | Path, name: str) -> Path:
     return Path(data_dir) / name
 
 
-def build_record(cfg: DataConfig) -> dict:
+def build_record(cfg: DataConfig, held_out_from: dict | None = None) -> dict:
+    """What a build is made from: the data configuration and seed, and for a training set the
+    evaluation build whose dev and test groups it leaves out (both enter the fingerprint)."""
     config = OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True)
-    return {
-        "fingerprint": hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16],
+    identity = config if held_out_from is None else {"data": config, "held_out_from": held_out_from}
+    record = {
+        "fingerprint": hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16],
         "seed": cfg.seed,
         "data": config,
     }
+    if held_out_from is not None:
+        record["held_out_from"] = held_out_from
+    return record
 
 
 def existing_build(folder: Path) -> dict | None:
@@ -54,6 +61,8 @@ def is_built(folder: Path, record: dict) -> bool:
     if existing["fingerprint"] == record["fingerprint"]:
         return True
     differences = changed_keys(flat_settings(existing["data"], "data."), flat_settings(record["data"], "data."))
+    if existing.get("held_out_from") != record.get("held_out_from"):
+        differences.append("held_out_from (the evaluation set it is held out from was rebuilt)")
     raise DatasetExistsError(
         f"{folder} was built from a different configuration (differs in: {', '.join(differences)}). "
         "Use another data.name, or force=true to rebuild (the old folder is kept beside it)."

@@ -65,6 +65,14 @@ def mel_frames_for_clips(num_samples: Iterable[int]) -> int:
     return min(needed_frames, MAX_MEL_FRAMES)
 
 
+def audio_tokens_for_samples(num_samples: int) -> int:
+    """Audio tokens Qwen2-Audio gives a clip of ``num_samples`` at 16 kHz (the formulas above):
+    0 for 20 ms (2 mel frames), 1 for 40-60 ms, 5 for 0.2 s, 25 for 1 s, 750 for 30 s and more."""
+    mel_frames = min(math.ceil(num_samples / MEL_HOP_LENGTH), MAX_MEL_FRAMES)
+    encoder_positions = (mel_frames - 1) // 2 + 1
+    return max(0, (encoder_positions - 2) // 2 + 1)
+
+
 class ShortClipQwen2AudioEncoder(Qwen2AudioEncoder):
     """Qwen2AudioEncoder that accepts any even number of mel frames up to 3000.
 

@@ -24,6 +24,8 @@ from transformers import (
 )
 from transformers.utils import is_bitsandbytes_available
 
+from qwen_vad.config import ModelConfig
+from qwen_vad.errors import UserError
 from qwen_vad.models.fast_encoder import use_short_clip_encoder
 
 DEFAULT_MODEL = "Qwen/Qwen2-Audio-7B-Instruct"
@@ -44,38 +46,32 @@ HUB_ID_PATTERN = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
 FOUR_BIT_SKIPPED_MODULES = ["audio_tower", "multi_modal_projector", "lm_head"]
 
 
-class ModelLoadError(RuntimeError):
+class ModelLoadError(UserError, RuntimeError):
     """The model, processor or adapter cannot be loaded as asked; the message says what to change."""
 
 
-def load_model(
-    name_or_path: str = DEFAULT_MODEL,
-    dtype: DtypeName = "bf16",
-    device: str = "auto",
-    attn_implementation: str = "sdpa",
-    adapter: str | None = None,
-    load_in_4bit: bool = False,
-    fast_encoder: bool = True,
-) -> tuple[PreTrainedModel | PeftModel, ProcessorMixin]:
-    """Load a Qwen2-Audio model (eval mode; a PeftModel when ``adapter`` is given) and its processor.
+def load_model(cfg: ModelConfig) -> tuple[PreTrainedModel | PeftModel, ProcessorMixin]:
+    """Load a Qwen2-Audio model (eval mode; a PeftModel when ``cfg.adapter`` is given) and its processor.
 
-    Args:
+    ``cfg`` (``qwen_vad.config.ModelConfig``):
         name_or_path: a local checkpoint folder, or a hub id found in the local HF cache (or
             downloadable, when online).
         dtype: "bf16", "fp16" or "fp32". On CPU bf16 works but is slow and less precise; fp32 is
             the sane choice there. What is asked for is what is loaded.
         device: "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N".
         attn_implementation: "sdpa" (default), "eager" or "flash_attention_2".
-        adapter: a PEFT LoRA folder (holding adapter_config.json) to load on top, or None.
+        adapter: a PEFT LoRA folder (holding adapter_config.json) to load on top, or None
+            (``adapter_from_finetune`` is resolved before, by qwen_vad.adapter_source).
         load_in_4bit: NF4 4-bit language model with double quantization and bf16 compute
             (bitsandbytes, CUDA only); the audio encoder and projector stay unquantized.
         fast_encoder: run the audio encoder only on the frames the batch's clips need (see
             qwen_vad.models.fast_encoder); inputs must then be built with
             `build_model_inputs(..., short_clip_features=True)`.
     """
+    name_or_path, dtype, adapter, load_in_4bit = cfg.name_or_path, cfg.dtype, cfg.adapter, cfg.load_in_4bit
     if dtype not in TORCH_DTYPES:
         raise ModelLoadError(f"unknown dtype {dtype!r}; choose one of {sorted(TORCH_DTYPES)}")
-    device = resolve_device(device)
+    device = resolve_device(cfg.device)
     if load_in_4bit:
         _check_four_bit_possible(device)
     if adapter is not None:
@@ -86,7 +82,7 @@ def load_model(
         model = Qwen2AudioForConditionalGeneration.from_pretrained(
             checkpoint,
             dtype=TORCH_DTYPES[dtype],
-            attn_implementation=attn_implementation,
+            attn_implementation=cfg.attn_implementation,
             device_map={"": device} if device != "cpu" else None,
             quantization_config=_four_bit_config() if load_in_4bit else None,
         )
@@ -99,7 +95,7 @@ def load_model(
         raise ModelLoadError(f"{checkpoint} could not be loaded: {err}\n{hint}") from err
     if adapter is not None:
         model = PeftModel.from_pretrained(model, adapter)
-    use_short_clip_encoder(model, fast_encoder)
+    use_short_clip_encoder(model, cfg.fast_encoder)
     model.eval()
     return model, processor
 

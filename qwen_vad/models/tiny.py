@@ -90,7 +90,7 @@ VOCAB_PAD_MULTIPLE = 64
 # Written last: its presence with the same fields means the folder holds a finished build.
 BUILD_STAMP = "qwen_vad_tiny_checkpoint.json"
 # Bump when the builder changes what it writes, so stale cached checkpoints are rebuilt.
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2  # 2: the real checkpoint's sampling settings in generation_config
 
 
 @dataclass(frozen=True)
@@ -212,6 +212,10 @@ def build_config(size: CheckpointSize, tokenizer: Qwen2Tokenizer) -> Qwen2AudioC
     )
 
 
+# Qwen/Qwen2-Audio-7B-Instruct generation_config.json, besides its token ids.
+REAL_SAMPLING_SETTINGS = {"do_sample": True, "temperature": 0.7, "top_k": 20, "top_p": 0.5, "repetition_penalty": 1.1}
+
+
 def build_model(
     size: CheckpointSize, seed: int, tokenizer: Qwen2Tokenizer
 ) -> Qwen2AudioForConditionalGeneration:
@@ -219,11 +223,14 @@ def build_model(
     config = build_config(size, tokenizer)
     torch.manual_seed(seed)
     model = Qwen2AudioForConditionalGeneration(config)
-    # The real generation config: stop at <|endoftext|> or <|im_end|>.
+    # The real generation config (Qwen2-Audio-7B-Instruct's generation_config.json): stop at
+    # <|endoftext|> or <|im_end|>, and its sampling settings, which generate mode must override
+    # (qwen_vad.decoding.greedy_generation_config) rather than inherit.
     model.generation_config = GenerationConfig(
         bos_token_id=config.text_config.bos_token_id,
         eos_token_id=[config.text_config.eos_token_id, tokenizer.convert_tokens_to_ids(IM_END)],
         pad_token_id=config.text_config.pad_token_id,
+        **REAL_SAMPLING_SETTINGS,
     )
     return model.to(torch.bfloat16).eval()
 

@@ -1,11 +1,12 @@
 """The end of a search: the chosen prompt evaluated like every other system, then published.
 
-The best prompt on dev is scored through the evaluate stage's own path (``LLMScorer`` +
-``score_clips``: real per-clip latencies, the same code as every other row of the comparison)
-on the search's dev clips, where the threshold is learned, and on the test split, once: the
-only time this stage reads test audio. ``predictions.parquet``, ``threshold.json``,
-``skipped_clips.csv`` and ``metrics.json`` follow the evaluate stage's contract; ``metrics.json``
-gains an ``opro`` block.
+The best prompt on dev is scored through the protocol every row of the comparison goes through
+(qwen_vad.scoring.protocol: ``LLMScorer`` + ``score_clips``, real per-clip latencies): on the
+evaluation set's *full* dev split, where the threshold is learned (the search's dev subset only
+chose the prompt; a threshold learned on it would make A2 differ from A1 by a threshold effect
+even with the same prompt), and on the test split, once: the only time this stage reads test
+audio. ``predictions.parquet``, ``threshold.json``, ``skipped_clips.csv``, ``prompt.txt`` and
+``metrics.json`` follow the evaluate stage's contract; ``metrics.json`` gains an ``opro`` block.
 
 The prompt is written to ``<opro.optimized_dir>/<exp>.txt`` (what ``decoding.prompt=optimized/<exp>``
 loads) with its scores as header lines. A file already there from an earlier run is kept beside
@@ -20,18 +21,16 @@ import logging
 import time
 from pathlib import Path
 
-import pandas as pd
-
 from qwen_vad.cli import repo_relative
 from qwen_vad.config import Config
 from qwen_vad.decoding import LLMScorer
-from qwen_vad.evaluate import decide_threshold, write_outputs
 from qwen_vad.opro.history import ScoredPrompt
 from qwen_vad.opro.reward import reward
 from qwen_vad.opro.session import SearchSession
 from qwen_vad.prompts import PROMPT_SUFFIX, PromptTemplate, format_prompt_file, parse_prompt
 from qwen_vad.runs import Run
-from qwen_vad.scoring_run import ScoredClips, predictions_frame, score_clips, subset_clips
+from qwen_vad.scoring.protocol import score_and_record
+from qwen_vad.scoring_run import ScoredClips
 
 log = logging.getLogger(__name__)
 
@@ -48,20 +47,11 @@ def published_template(best: ScoredPrompt, run: Run) -> PromptTemplate:
 def evaluate_final_prompt(
     cfg: Config, run: Run, session: SearchSession, template: PromptTemplate
 ) -> tuple[dict[str, ScoredClips], dict]:
-    """Score dev and test with ``template``, learn the threshold on dev, write the evaluate outputs."""
+    """Score the full dev split and the test split with ``template``, learn the threshold on dev,
+    write the evaluate outputs."""
     scorer = LLMScorer(session.model, session.processor, template, cfg.decoding, session.system)
-    clip_sets = {
-        "dev": session.scorer.clips["dev"],
-        "test": subset_clips(session.manifest, "test", cfg.evaluate.max_clips, cfg.seed),
-    }
-    scored = {
-        split: score_clips(scorer, clips, session.dataset_dir, cfg.evaluate.warmup_batches, desc=f"{template.id} {split}")
-        for split, clips in clip_sets.items()
-    }
-    threshold = decide_threshold(cfg, scorer, scored)
-    predictions = pd.concat([predictions_frame(s.rows, scorer, threshold["threshold"]) for s in scored.values()])
-    write_outputs(run, predictions, threshold, scored, scorer)
-    return scored, threshold
+    result = score_and_record(cfg, run, scorer, session.evaluation)
+    return result.scored, result.threshold
 
 
 def publish(

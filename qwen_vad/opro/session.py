@@ -1,13 +1,14 @@
 """Everything a search needs, set up once: the model (with the b4 adapter resolved), the search's
 clip sets with their audio, the score and audio caches, and the history (new or resumed).
 
-The search sets are a seeded, label-balanced subset of train (``opro.train_subset_size``) and
-dev (``opro.dev_max_clips``, 0 = all). The test split is read only by the final evaluation.
+The search sets are a seeded, label-balanced subset of the training set's train split
+(``opro.train_subset_size``; ``train_data``, else the evaluation set's own train split) and of
+the evaluation set's dev split (``opro.dev_max_clips``, 0 = all). The final evaluation scores
+the full dev split (threshold) and the test split, which nothing before it reads.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +18,9 @@ import pandas as pd
 from transformers import PreTrainedModel, ProcessorMixin
 
 from qwen_vad.audio.io import AudioError, load_audio
+from qwen_vad.adapter_source import resolve_model_config
 from qwen_vad.config import Config, ModelConfig
-from qwen_vad.data.store import existing_build
-from qwen_vad.evaluate import llm_system_name, load_dataset
+from qwen_vad.data.datasets import Dataset, open_evaluation_set, open_training_set
 from qwen_vad.models.loader import load_model
 from qwen_vad.opro.audio_cache import AudioCacheScorer
 from qwen_vad.opro.history import HISTORY_FILE, History
@@ -27,9 +28,9 @@ from qwen_vad.opro.resume import ResumeError, carry_over, check_same_search, int
 from qwen_vad.opro.score_cache import SCORE_CACHE_FILE, ScoreCache, scorer_identity
 from qwen_vad.opro.search import PendingStep
 from qwen_vad.opro.search_scorer import SearchScorer
-from qwen_vad.runs import Run, latest_run
+from qwen_vad.runs import Run
+from qwen_vad.scoring.systems import llm_system_name
 from qwen_vad.scoring_run import subset_clips
-from qwen_vad.training.outputs import ADAPTER_FOLDER
 
 log = logging.getLogger(__name__)
 
@@ -39,60 +40,41 @@ class SearchSession:
     model: PreTrainedModel
     processor: ProcessorMixin
     system: str  # the predictions' system name
-    dataset_dir: Path
-    manifest: pd.DataFrame
+    evaluation: Dataset  # what the final prompt is scored on, like every row of the matrix
     history: History
     scorer: SearchScorer
     pending: dict[int, PendingStep]
 
 
 def open_session(cfg: Config, run: Run) -> SearchSession:
-    model_cfg = resolve_model_config(cfg)
-    dataset_dir, manifest = load_dataset(cfg)
-    clips = search_clip_sets(cfg, manifest)
-    audio, skipped = load_search_audio(clips, dataset_dir)
+    model_cfg = resolve_model_config(cfg)  # b4: B3's adapter of this seed
+    training, evaluation = open_training_set(cfg), open_evaluation_set(cfg)  # + cross-dataset leakage audit
+    clips = search_clip_sets(cfg, training, evaluation)
+    audio, skipped = load_search_audio(clips, {"train": training.folder, "dev": evaluation.folder})
     unreadable = [s["clip_id"] for s in skipped]
     clips = {split: frame[~frame["clip_id"].isin(unreadable)].reset_index(drop=True) for split, frame in clips.items()}
     history, pending = start_history(cfg, run, clips, skipped, model_cfg)  # copies the score cache when resuming
-    m = model_cfg
-    model, processor = load_model(m.name_or_path, m.dtype, m.device, m.attn_implementation, m.adapter, m.load_in_4bit, m.fast_encoder)
-    identity = scorer_identity(model_cfg, cfg.decoding, existing_build(dataset_dir)["fingerprint"])
+    model, processor = load_model(model_cfg)
+    identity = scorer_identity(model_cfg, cfg.decoding, f"{training.fingerprint}+{evaluation.fingerprint}")
     cache = ScoreCache(run.path(SCORE_CACHE_FILE), identity)
     scorer = SearchScorer(AudioCacheScorer(model, processor, cfg.decoding, audio), cache, clips, cfg.opro.reward_lambda)
-    system = llm_system_name(dataclasses.replace(cfg, model=model_cfg))
-    return SearchSession(model_cfg, model, processor, system, dataset_dir, manifest, history, scorer, pending)
+    return SearchSession(model_cfg, model, processor, llm_system_name(model_cfg), evaluation, history, scorer, pending)
 
 
-def resolve_model_config(cfg: Config) -> ModelConfig:
-    """``cfg.model``, with ``opro.adapter_from_finetune`` turned into the adapter folder it names."""
-    source = cfg.opro.adapter_from_finetune
-    if source is None:
-        return cfg.model
-    finetune_run = latest_run(cfg.paths.results_dir, "finetune", source)
-    if finetune_run is None or not (finetune_run / ADAPTER_FOLDER).is_dir():
-        raise FileNotFoundError(
-            f"opro.adapter_from_finetune={source!r}: no finished finetune run with an {ADAPTER_FOLDER}/ folder under "
-            f"{cfg.paths.results_dir}/finetune/{source}; run `python -m qwen_vad.finetune exp={source}` first"
-        )
-    adapter = str(finetune_run / ADAPTER_FOLDER)
-    log.info("adapter from finetune run %s", adapter)
-    return dataclasses.replace(cfg.model, adapter=adapter)
-
-
-def search_clip_sets(cfg: Config, manifest: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def search_clip_sets(cfg: Config, training: Dataset, evaluation: Dataset) -> dict[str, pd.DataFrame]:
     return {
-        "train": subset_clips(manifest, "train", cfg.opro.train_subset_size, cfg.seed),
-        "dev": subset_clips(manifest, "dev", cfg.opro.dev_max_clips, cfg.seed),
+        "train": subset_clips(training.manifest, "train", cfg.opro.train_subset_size, cfg.seed),
+        "dev": subset_clips(evaluation.manifest, "dev", cfg.opro.dev_max_clips, cfg.seed),
     }
 
 
-def load_search_audio(clips: dict[str, pd.DataFrame], dataset_dir: Path) -> tuple[dict[str, np.ndarray], list[dict]]:
+def load_search_audio(clips: dict[str, pd.DataFrame], folders: dict[str, Path]) -> tuple[dict[str, np.ndarray], list[dict]]:
     """Waveforms of the search clips, read once; unreadable clips are left out and listed."""
     audio, skipped = {}, []
     for split, frame in clips.items():
         for row in frame.itertuples(index=False):
             try:
-                audio[row.clip_id] = load_audio(dataset_dir / row.path)
+                audio[row.clip_id] = load_audio(folders[split] / row.path)
             except AudioError as err:
                 skipped.append({"split": split, "clip_id": row.clip_id, "path": row.path, "error": str(err)})
                 log.warning("skipping clip %s: %s", row.clip_id, err)

@@ -16,6 +16,7 @@ from qwen_vad.report.tables import (
     category_errors,
     comparison_matrix,
     dataset_summary,
+    input_warnings_table,
     paired_comparisons,
     prompt_summary,
     write_table,
@@ -29,12 +30,13 @@ log = logging.getLogger("qwen_vad.report")
 def report(cfg: Config, run: Run) -> None:
     inputs = collect_inputs(cfg, run.exp)
     tables = {
-        "comparison_matrix": (comparison_matrix(inputs), "Comparison matrix (test split; thresholds learned on dev)"),
+        "comparison_matrix": (comparison_matrix(inputs), "Comparison matrix (every row on the same test split; thresholds learned on the same dev split)"),
         "paired_comparisons": (paired_comparisons(inputs), "Paired comparisons on the same clips (Holm-adjusted McNemar)"),
         "by_snr": (breakdown_table(inputs, "snr_db"), "Balanced accuracy per SNR (dB)"),
         "by_duration": (breakdown_table(inputs, "duration_ms"), "Balanced accuracy per clip duration (ms)"),
         "category_errors": (category_errors(inputs), "Error rate per sound category"),
         "prompts": (prompt_summary(inputs), "Prompts used by the LLM systems"),
+        "input_warnings": (input_warnings_table(inputs), "Input warnings: what a system may not have heard"),
         "dataset": (dataset_summary(inputs), "Dataset cells per split"),
     }
     for name, (table, caption) in tables.items():

@@ -38,14 +38,16 @@ def write_report_markdown(
             "",
         ]
     out += [
-        f"Split reported: **{inputs.metrics['split']}**. Decision thresholds were learned on dev; "
-        "nothing was tuned on the reported split. Rows that were not run say so.",
+        f"Split reported: **{inputs.metrics['split']}**. Every row was scored on the same clips; decision "
+        "thresholds and calibration temperatures were learned on the same full dev split, and the best "
+        "LLM and VAD were chosen on dev; nothing was tuned on the reported split. Rows that were not run say so.",
         "",
     ]
-    order = ["comparison_matrix", "paired_comparisons", "by_snr", "by_duration", "category_errors", "prompts", "dataset"]
+    order = ["comparison_matrix", "paired_comparisons", "by_snr", "by_duration", "category_errors", "prompts", "input_warnings", "dataset"]
     for name in order:
         table, caption = tables[name]
-        out += [f"## {caption}", "", to_markdown(table), "", f"(`tables/{name}.csv`, `.md`, `.tex`)", ""]
+        body = to_markdown(table) if not table.empty else "None."
+        out += [f"## {caption}", "", body, "", f"(`tables/{name}.csv`, `.md`, `.tex`)", ""]
     out += ["## Figures", ""]
     for name, paths in figures.items():
         png = next((p for p in paths if p.suffix == ".png"), None)

@@ -61,9 +61,10 @@ FALLBACK_COLOURS = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDC
 # Markers no matrix experiment uses; "D" stays free for threshold markers (DT50 / DT75).
 FALLBACK_MARKERS = ("P", "X", "h", "<", ">", "*", "p", "8", "H")
 
-# Suffixes the analysis adds to an experiment name: a seed of a sweep ("b2[seed=1]") or an
+# Suffixes the analysis adds to an experiment name: a configuration or seed of a sweep
+# ("b3[finetune.lora.r=8]", "b2[seed=1]") or an
 # explicit run folder ("b2@20261121-081500"); the system keeps its experiment's colour.
-NAME_SUFFIX = re.compile(r"(\[seed=-?\d+\]|@.*)$")
+NAME_SUFFIX = re.compile(r"(\[.*\]|@.*)$")
 
 PNG_DPI = 150  # sharp on screen and in report.md, small enough to commit an example
 PANEL_SIZE = (3.4, 2.8)  # inches per panel: two panels fit a 7-inch (two-column) page width

@@ -2,13 +2,13 @@
 
 Every table is a DataFrame of display-ready cells; ``write_table`` saves it as CSV, Markdown
 and LaTeX (booktabs). A system that was not run shows "not run", never a number. Seed sweeps
-(systems named ``exp[seed=N]``) are aggregated per experiment as mean ± sd (n seeds).
+are aggregated per system (the analysis' groups: one configuration, several seeds) as
+mean ± sd (n seeds); the configurations of a sweep are rows of their own.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,6 +20,8 @@ from qwen_vad.markdown_table import to_markdown
 from qwen_vad.report.collect import ReportInputs, SystemRun
 
 NOT_RUN = "not run"
+NOT_COMPARABLE = "not comparable"
+OPRO_PROMPT_PREFIX = "opro-"  # the id a search publishes its prompt under (qwen_vad.opro.final)
 # The comparison matrix of the research plan: id, model, fine-tuning, prompt, data (design.md §5).
 PLAN_ROWS: tuple[tuple[str, str, str, str, str], ...] = (
     ("a1", "Qwen2-Audio base", "none", "baseline", "test set"),
@@ -32,29 +34,44 @@ PLAN_ROWS: tuple[tuple[str, str, str, str, str], ...] = (
     ("d1", "WebRTC VAD", "-", "-", "test set"),
     ("d2", "Silero VAD", "-", "-", "test set"),
 )
-SEED = re.compile(r"^(?P<exp>.+)\[seed=(?P<seed>-?\d+)\]$")
 
 
-def experiment_of(system: str) -> str:
-    match = SEED.match(system)
-    return match["exp"] if match else system
+def system_groups(inputs: ReportInputs) -> dict[str, dict]:
+    """The analysis' systems: {group: {"experiment", "differs", "seeds": {seed: predictions name}}}."""
+    return inputs.metrics["groups"]
 
 
-def by_experiment(names: Sequence[str]) -> dict[str, list[str]]:
-    groups: dict[str, list[str]] = defaultdict(list)
-    for name in names:
-        groups[experiment_of(name)].append(name)
-    return dict(groups)
+def groups_by_experiment(inputs: ReportInputs) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for name, group in system_groups(inputs).items():
+        grouped[group["experiment"]].append(name)
+    return {exp: sorted(names) for exp, names in grouped.items()}
+
+
+def members(inputs: ReportInputs, group: str) -> list[str]:
+    """The prediction sources (one per seed) of a group."""
+    return list(system_groups(inputs)[group]["seeds"].values())
+
+
+def row_label(inputs: ReportInputs, group: str) -> str:
+    """"B3", or "B3 [finetune.lora.r=8]" for one configuration of a sweep."""
+    info = system_groups(inputs)[group]
+    differs = ", ".join(f"{k}={v}" for k, v in info["differs"].items())
+    return info["experiment"].upper() + (f" [{differs}]" if differs else "")
 
 
 def mean_sd(values: Sequence[float | None], digits: int = 3, scale: float = 1.0) -> str:
-    """One run: the value; several seeds: mean ± sd (n); nothing measurable: "n/a"."""
+    """One run: the value; several seeds: mean ± sd (n), or (k/n seeds) when only k reached a
+    value; one reached value shows no sd; nothing measurable: "n/a"."""
     numbers = [v * scale for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
     if not numbers:
         return "n/a"
     if len(values) == 1:
         return f"{numbers[0]:.{digits}f}"
-    return f"{np.mean(numbers):.{digits}f} ± {np.std(numbers, ddof=1) if len(numbers) > 1 else 0.0:.{digits}f} (n={len(numbers)})"
+    count = f"n={len(numbers)}" if len(numbers) == len(values) else f"{len(numbers)}/{len(values)} seeds"
+    if len(numbers) == 1:
+        return f"{numbers[0]:.{digits}f} ({count})"
+    return f"{np.mean(numbers):.{digits}f} ± {np.std(numbers, ddof=1):.{digits}f} ({count})"
 
 
 # --------------------------------------------------------------------------------------------
@@ -83,6 +100,14 @@ def median_latency(inputs: ReportInputs, system: str) -> float | None:
     return inputs.metrics["systems"][system]["summary"]["latency"].get("median_ms")
 
 
+def clips(inputs: ReportInputs, system: str, split: str) -> float | None:
+    return inputs.metrics["systems"][system].get("clips", {}).get(split)
+
+
+def skipped(inputs: ReportInputs, system: str) -> float | None:
+    return sum(inputs.metrics["systems"][system].get("skipped_clips", {}).values())
+
+
 MATRIX_COLUMNS: tuple[tuple[str, Callable[[ReportInputs, str], float | None], int, float], ...] = (
     ("accuracy", lambda i, s: headline_value(i, s, "accuracy"), 3, 1.0),
     ("balanced accuracy", lambda i, s: headline_value(i, s, "balanced_accuracy"), 3, 1.0),
@@ -92,6 +117,9 @@ MATRIX_COLUMNS: tuple[tuple[str, Callable[[ReportInputs, str], float | None], in
     ("DT50 (dB)", lambda i, s: pooled_threshold(i, s, 0.5), 1, 1.0),
     ("DT75 (dB)", lambda i, s: pooled_threshold(i, s, 0.75), 1, 1.0),
     ("latency p50 (ms)", median_latency, 1, 1.0),
+    ("n dev", lambda i, s: clips(i, s, "dev"), 0, 1.0),
+    ("n test", lambda i, s: clips(i, s, i.metrics["split"]), 0, 1.0),
+    ("skipped", skipped, 0, 1.0),
 )
 
 
@@ -100,78 +128,101 @@ MATRIX_COLUMNS: tuple[tuple[str, Callable[[ReportInputs, str], float | None], in
 
 
 def comparison_matrix(inputs: ReportInputs) -> pd.DataFrame:
-    groups = by_experiment(list(inputs.metrics["systems"]))
+    """One row per system: the plan's rows in order (a sweep's configurations one row each,
+    "not run" where nothing ran), then any other analysed system."""
+    grouped = groups_by_experiment(inputs)
+    planned = {exp for exp, *_ in PLAN_ROWS}
     rows = []
     for exp, model, finetuning, prompt, data in PLAN_ROWS:
-        systems = groups.get(exp, [])
-        described = describe_run(inputs.runs[systems[0]]) if systems else {}
-        row = {
-            "row": exp.upper(),
-            "model": described.get("model", model),
-            "fine-tuning": described.get("fine-tuning", finetuning),
-            "prompt": described.get("prompt", prompt),
-            "dataset": described.get("dataset", data),
-        }
-        for column, value, digits, scale in MATRIX_COLUMNS:
-            row[column] = mean_sd([value(inputs, s) for s in systems], digits, scale) if systems else NOT_RUN
-        rows.append(row)
+        plan = {"model": model, "fine-tuning": finetuning, "prompt": prompt, "dataset": data}
+        if exp not in grouped:
+            rows.append({"row": exp.upper(), **plan, "seeds": "", **{column: NOT_RUN for column, *_ in MATRIX_COLUMNS}})
+        rows += [matrix_row(inputs, group, plan) for group in grouped.get(exp, [])]
+    for exp in sorted(set(grouped) - planned):
+        rows += [matrix_row(inputs, group, {}) for group in grouped[exp]]
     return pd.DataFrame(rows)
+
+
+def matrix_row(inputs: ReportInputs, group: str, plan: dict[str, str]) -> dict[str, str]:
+    systems = members(inputs, group)
+    described = describe_run(inputs.runs[systems[0]])
+    row = {"row": row_label(inputs, group), **{key: described.get(key, plan.get(key, "")) for key in ("model", "fine-tuning", "prompt", "dataset")}}
+    row["seeds"] = str(len(systems))
+    for column, value, digits, scale in MATRIX_COLUMNS:
+        row[column] = mean_sd([value(inputs, s) for s in systems], digits, scale)
+    return row
 
 
 def describe_run(run: SystemRun) -> dict[str, str]:
     """What was actually run, read from the run's resolved config.yaml."""
     cfg = run.config
-    model = Path(str(cfg.model.name_or_path).rstrip("/")).name if cfg.evaluate.system == "qwen" or run.stage != "evaluate" else run.system
-    finetuning = "none"
+    is_llm = bool(run.prompt_id)
+    model = Path(str(cfg.model.name_or_path).rstrip("/")).name if is_llm else run.system
+    finetuning = "-" if not is_llm else "none"
     if run.stage == "finetune":
         finetuning = f"LoRA r={cfg.finetune.lora.r}, loss={cfg.loss.mode}"
-    elif cfg.model.adapter:
-        finetuning = f"LoRA adapter {Path(cfg.model.adapter).name}"
-    if run.stage == "evaluate" and cfg.evaluate.system != "qwen":
-        finetuning = "-"
-    return {
-        "model": model,
-        "fine-tuning": finetuning,
-        "prompt": run.prompt_id or "-",
-        "dataset": f"{cfg.data.name} (n={run.n_reported})",
-    }
+    elif is_llm and (cfg.model.adapter or cfg.model.get("adapter_from_finetune")):
+        finetuning = f"LoRA adapter of {cfg.model.adapter_from_finetune}" if cfg.model.get("adapter_from_finetune") else f"LoRA adapter {Path(cfg.model.adapter).name}"
+    train = cfg.get("train_data")
+    dataset = str(cfg.data.name) + (f" (trained on {train['name']})" if train and is_llm and run.stage == "finetune" else "")
+    return {"model": model, "fine-tuning": finetuning, "prompt": run.prompt_id or "-", "dataset": dataset}
 
 
 def breakdown_table(inputs: ReportInputs, column: str, value_key: str = "balanced_accuracy") -> pd.DataFrame:
-    """Rows: levels of ``column``; one column per experiment (mean ± sd over seeds)."""
-    groups = by_experiment(list(inputs.metrics["systems"]))
+    """Rows: levels of ``column``; one column per system (mean ± sd over seeds). A duration at
+    which an LLM heard no audio token at all says so in the level's label."""
     values: dict[str, dict[object, list[float]]] = {}
     levels: set = set()
-    for exp, systems in groups.items():
+    for group in system_groups(inputs):
         per_level: dict[object, list[float]] = defaultdict(list)
-        for system in systems:
+        for system in members(inputs, group):
             for entry in inputs.metrics["systems"][system]["summary"]["by_condition"].get(column, []):
                 per_level[entry[column]].append(entry[value_key])
                 levels.add(entry[column])
-        values[exp] = per_level
+        values[group] = per_level
     if not levels:
         return pd.DataFrame()
     ordered = sorted(levels, key=_level_key)
-    table = pd.DataFrame({column: [_format_level(level) for level in ordered]})
-    for exp in sorted(values):
-        table[exp] = [mean_sd(values[exp].get(level, [None]) if level in values[exp] else [None]) for level in ordered]
+    silent = no_audio_token_levels(inputs) if column == "duration_ms" else {}
+    table = pd.DataFrame({column: [_format_level(level) + (f" (no audio tokens: {', '.join(silent[level])})" if level in silent else "") for level in ordered]})
+    for group in sorted(values):
+        table[group] = [mean_sd(values[group].get(level, [None]) if level in values[group] else [None]) for level in ordered]
     return table
+
+
+def no_audio_token_levels(inputs: ReportInputs) -> dict[int, list[str]]:
+    """Durations (ms) -> systems whose inputs held no audio token for any clip of that length."""
+    silent: dict[int, list[str]] = defaultdict(list)
+    for group in system_groups(inputs):
+        durations = {d for system in members(inputs, group) for d in inputs.metrics["systems"][system].get("durations_without_audio_tokens", [])}
+        for duration in durations:
+            silent[duration].append(group)
+    return dict(silent)
 
 
 def category_errors(inputs: ReportInputs) -> pd.DataFrame:
     """Error rate per NONSPEECH (and SPEECH) category: which sounds fool which system."""
-    groups = by_experiment(list(inputs.metrics["systems"]))
     rows = []
-    for exp in sorted(groups):
+    for group in sorted(system_groups(inputs)):
         per_category: dict[str, list[float]] = defaultdict(list)
         counts: dict[str, int] = {}
-        for system in groups[exp]:
+        for system in members(inputs, group):
             for entry in inputs.metrics["systems"][system]["summary"]["by_condition"].get("category", []):
                 per_category[entry["category"]].append(1 - entry["accuracy"])
                 counts[entry["category"]] = entry["n"]
         for category in sorted(per_category):
-            rows.append({"system": exp, "category": category, "n": counts[category], "error rate": mean_sd(per_category[category])})
+            rows.append({"system": group, "category": category, "n": counts[category], "error rate": mean_sd(per_category[category])})
     return pd.DataFrame(rows)
+
+
+def input_warnings_table(inputs: ReportInputs) -> pd.DataFrame:
+    """What a system may not have heard (no audio tokens, constant scores), per system."""
+    rows = [
+        {"system": system, "warning": warning["kind"], "clips": warning.get("clips", ""), "detail": warning["message"]}
+        for system, block in sorted(inputs.metrics["systems"].items())
+        for warning in block.get("input_warnings", [])
+    ]
+    return pd.DataFrame(rows, columns=["system", "warning", "clips", "detail"])
 
 
 def dataset_summary(inputs: ReportInputs) -> pd.DataFrame:
@@ -194,7 +245,7 @@ def prompt_summary(inputs: ReportInputs) -> pd.DataFrame:
             {
                 "system": system,
                 "prompt": run.prompt_id,
-                "found by": "OPRO" if run.stage == "opro" else "hand-written",
+                "found by": "OPRO" if run.prompt_id.startswith(OPRO_PROMPT_PREFIX) else "hand-written",
                 "dev BA (threshold fit)": _format_number(run.dev_balanced_accuracy),
                 "test BA": _format_number(block["headline"]["balanced_accuracy"]),
                 "text": run.prompt_text.replace("\n", " / ") if run.prompt_text else "",
@@ -204,23 +255,52 @@ def prompt_summary(inputs: ReportInputs) -> pd.DataFrame:
 
 
 def paired_comparisons(inputs: ReportInputs) -> pd.DataFrame:
-    """ΔBA = first minus second system, on the same clips (positive: the first is better)."""
+    """ΔBA = first minus second system, on the same clips (positive: the first is better),
+    paired by seed: one row per comparison (mean ± sd over seeds), and one per seed in a sweep."""
     rows = []
     for c in inputs.comparisons.get("comparisons", []):
-        diff = c["balanced_accuracy_difference"]
+        seeds = c["seeds"]
+        difference = c["difference_a_minus_b"]
+        single = len(seeds) == 1
         rows.append(
             {
                 "comparison": f"{c['a']} vs {c['b']}",
-                "ΔBA": _format_number(-diff["difference_b_minus_a"]),
-                "95% CI": f"[{_format_number(-diff['interval']['high'])}, {_format_number(-diff['interval']['low'])}]",
-                "McNemar p": _format_p(c["mcnemar"]["p_value"]),
-                "Holm p": _format_p(c["mcnemar"]["p_value_holm"]),
-                "clips": c["mcnemar"]["n_pairs"],
+                "seeds": str(len(seeds)),
+                "ΔBA": _format_number(difference["mean"]) if single else f"{difference['mean']:.3f} ± {difference['sd']:.3f}",
+                "95% CI": _interval(seeds[0]) if single else "",
+                "McNemar p": _format_p(seeds[0]["mcnemar"]["p_value"]) if single else "",
+                "Holm p": _format_p(seeds[0]["mcnemar"]["p_value_holm"]) if single else "",
+                "significant (Holm)": f"{c['significant_holm_seeds']}/{len(seeds)}",
+                "clips": str(seeds[0]["mcnemar"]["n_pairs"]),
+                "note": "",
             }
         )
+        if not single:
+            for entry in seeds:
+                rows.append(
+                    {
+                        "comparison": f"  seed {entry['seed']}: {entry['a']} vs {entry['b']}",
+                        "seeds": "",
+                        "ΔBA": _format_number(-entry["balanced_accuracy_difference"]["difference_b_minus_a"]),
+                        "95% CI": _interval(entry),
+                        "McNemar p": _format_p(entry["mcnemar"]["p_value"]),
+                        "Holm p": _format_p(entry["mcnemar"]["p_value_holm"]),
+                        "significant (Holm)": "yes" if entry["mcnemar"]["significant_holm"] else "no",
+                        "clips": str(entry["mcnemar"]["n_pairs"]),
+                        "note": "",
+                    }
+                )
+    empty = {"seeds": "", "95% CI": "", "McNemar p": "", "Holm p": "", "significant (Holm)": "", "clips": ""}
+    for entry in inputs.comparisons.get("not_comparable", []):
+        rows.append({"comparison": f"{entry['a']} vs {entry['b']}", **empty, "ΔBA": NOT_COMPARABLE, "note": entry["reason"]})
     for spec in inputs.comparisons.get("not_run", []):
-        rows.append({"comparison": spec.replace(":", " vs "), "ΔBA": NOT_RUN, "95% CI": "", "McNemar p": "", "Holm p": "", "clips": ""})
+        rows.append({"comparison": spec.replace(":", " vs "), **empty, "ΔBA": NOT_RUN, "note": ""})
     return pd.DataFrame(rows)
+
+
+def _interval(entry: dict) -> str:
+    interval = entry["balanced_accuracy_difference"]["interval"]
+    return f"[{_format_number(-interval['high'])}, {_format_number(-interval['low'])}]"
 
 
 # --------------------------------------------------------------------------------------------
@@ -262,7 +342,10 @@ def _latex_escape(text: str) -> str:
 
 
 def _format_number(value: float | None, digits: int = 3) -> str:
-    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    # A difference that rounds to zero prints as 0.000, never -0.000.
+    return f"{0.0 if round(value, digits) == 0 else value:.{digits}f}"
 
 
 def _format_p(value: float | None) -> str:

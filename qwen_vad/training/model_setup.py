@@ -9,6 +9,8 @@ matmuls in bf16).
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 
 from peft import LoraConfig as PeftLoraConfig
@@ -41,9 +43,7 @@ def load_trainable_model(cfg: Config, device: str) -> tuple[PeftModel, Processor
             f"model.adapter={m.adapter!r}: fine-tuning trains a new adapter on the base model; "
             "set model.adapter=null (evaluate an adapter with python -m qwen_vad.evaluate model.adapter=...)"
         )
-    model, processor = load_model(
-        m.name_or_path, m.dtype, device, m.attn_implementation, None, m.load_in_4bit, m.fast_encoder
-    )
+    model, processor = load_model(dataclasses.replace(m, device=device))
     prepare_for_training(model, cfg.finetune.gradient_checkpointing, quantized=m.load_in_4bit)
     # LoRA's A matrices are drawn at random: the seed makes the adapter's start reproducible.
     set_seed(cfg.seed)

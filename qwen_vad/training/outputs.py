@@ -17,9 +17,11 @@ from pathlib import Path
 from transformers import Trainer, TrainerState
 from transformers.trainer_utils import TrainOutput
 
+from qwen_vad.adapter_source import ADAPTER_FOLDER
 from qwen_vad.training.dev_scoring import SELECTION_METRIC
 
-ADAPTER_FOLDER = "adapter"
+__all__ = ["ADAPTER_FOLDER", "TrainingFacts", "save_adapter", "training_summary", "write_trainer_state"]
+
 TRAINER_STATE_FILE = "trainer_state.json"
 EVAL_PREFIX = "eval_"
 
@@ -32,6 +34,8 @@ class TrainingFacts:
     train_clips: int
     skipped_train_clips: int
     resumed_from: Path | None
+    train_dataset: str  # the training set's name and build fingerprint (provenance)
+    train_dataset_fingerprint: str
 
 
 def save_adapter(trainer: Trainer, run_dir: Path) -> Path:
@@ -66,6 +70,7 @@ def training_summary(state: TrainerState, result: TrainOutput, facts: TrainingFa
     untrained = next((point[SELECTION_METRIC] for point in curve if point["step"] == 0), None)
     return {
         "loss_mode": facts.loss_mode,
+        "train_dataset": {"name": facts.train_dataset, "fingerprint": facts.train_dataset_fingerprint},
         "train_clips": facts.train_clips,
         "skipped_train_clips": facts.skipped_train_clips,
         "resumed_from": str(facts.resumed_from) if facts.resumed_from else None,

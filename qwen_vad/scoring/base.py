@@ -8,6 +8,8 @@ from typing import Protocol
 
 import numpy as np
 
+from qwen_vad.prompts import PromptTemplate
+
 
 @dataclass
 class BatchScores:
@@ -17,6 +19,9 @@ class BatchScores:
     # Generate mode only: the raw answers and their normalised labels (SPEECH/NONSPEECH/UNKNOWN).
     answers: list[str] | None = None
     labels: list[str] | None = None
+    # Audio LLMs: audio placeholder tokens each clip's input carried (0: the model never heard it).
+    audio_tokens: np.ndarray | None = None
+    expected_audio_tokens: np.ndarray | None = None  # what each clip's length calls for
 
 
 class Scorer(Protocol):
@@ -25,5 +30,7 @@ class Scorer(Protocol):
     batch_size: int
     # True when the scores are labels already (generate mode): no threshold is learned.
     gives_labels: bool
+    # The prompt an audio LLM is asked (a copy goes into the run folder); None for VADs.
+    template: PromptTemplate | None
 
     def score(self, clips: Sequence[np.ndarray]) -> BatchScores: ...
