@@ -27,6 +27,7 @@ from pathlib import Path
 
 from qwen_vad import NONSPEECH, SPEECH
 from qwen_vad.config import REPO_ROOT
+from qwen_vad.errors import UserError
 
 PROMPTS_DIR = REPO_ROOT / "prompts"
 PROMPT_SUFFIX = ".txt"
@@ -45,7 +46,7 @@ _HEADER_LINE = re.compile(r"# (?P<key>[A-Za-z_][A-Za-z0-9_]*):(?P<value>.*)")
 _METADATA_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-class PromptError(ValueError):
+class PromptError(UserError, ValueError):
     """A prompt template that cannot be loaded, parsed or transformed; the message says why."""
 
 

@@ -15,6 +15,7 @@ import torch
 from huggingface_hub import constants as hub_constants
 from huggingface_hub import try_to_load_from_cache
 from peft import PeftModel
+from safetensors import SafetensorError
 from transformers import (
     AutoProcessor,
     BitsAndBytesConfig,
@@ -24,6 +25,7 @@ from transformers import (
 )
 from transformers.utils import is_bitsandbytes_available
 
+from qwen_vad.errors import UserError
 from qwen_vad.models.fast_encoder import use_short_clip_encoder
 
 DEFAULT_MODEL = "Qwen/Qwen2-Audio-7B-Instruct"
@@ -44,7 +46,7 @@ HUB_ID_PATTERN = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
 FOUR_BIT_SKIPPED_MODULES = ["audio_tower", "multi_modal_projector", "lm_head"]
 
 
-class ModelLoadError(RuntimeError):
+class ModelLoadError(UserError, RuntimeError):
     """The model, processor or adapter cannot be loaded as asked; the message says what to change."""
 
 
@@ -91,8 +93,14 @@ def load_model(
             quantization_config=_four_bit_config() if load_in_4bit else None,
         )
         processor = AutoProcessor.from_pretrained(checkpoint)
-    except OSError as err:
+    except (OSError, ValueError, SafetensorError) as err:
         if Path(checkpoint).exists():
+            # A local folder with missing, truncated or corrupt files (weights, config, tokenizer).
+            raise ModelLoadError(
+                f"{checkpoint}: the checkpoint could not be read ({type(err).__name__}: {err}). Copy or download "
+                "it again, or point model.name_or_path at another checkpoint folder."
+            ) from err
+        if not isinstance(err, OSError):
             raise
         # A hub id that is not cached and could not be downloaded (no network, gated, typo).
         hint = _local_copy_hint(checkpoint)
