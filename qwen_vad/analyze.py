@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from qwen_vad.errors import BadInputError
 from qwen_vad.analysis.calibration import calibration_report, temperature_scaling_report
 from qwen_vad.analysis.jsonable import to_jsonable
 from qwen_vad.analysis.metrics import classification_metrics
@@ -58,14 +59,14 @@ def load_predictions(path: Path) -> pd.DataFrame:
     frame = pd.read_parquet(path)
     systems = frame[["system", "prompt_id"]].drop_duplicates()
     if len(systems) != 1:
-        raise ValueError(f"{path}: expected one system per predictions file, found {systems.to_dict('records')}")
+        raise BadInputError(f"{path}: expected one system per predictions file, found {systems.to_dict('records')}")
     return frame
 
 
 def reported_split(frame: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     rows = frame[frame["split"] == cfg.split]
     if rows.empty:
-        raise ValueError(f"predictions of {frame['system'].iloc[0]} hold no {cfg.split!r} rows (split={cfg.split})")
+        raise BadInputError(f"predictions of {frame['system'].iloc[0]} hold no {cfg.split!r} rows (split={cfg.split})")
     return rows
 
 

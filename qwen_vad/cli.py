@@ -4,18 +4,22 @@ Hydra composes the schema (``qwen_vad.config.Config``), the chosen experiment fi
 overrides, and gives multirun sweeps (``-m seed=1,2,3``) and launcher plugins (SLURM). Before
 Hydra starts, the experiment name and every key (inside the experiment file and on the
 command line) are checked against the schema, so a typo fails at once with the valid choices.
+A stage that fails for a reason the user can fix (``qwen_vad.errors.UserError``) ends with
+``error: <message>`` on stderr and exit code 2, without a traceback unless HYDRA_FULL_ERROR=1.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import functools
 import re
 import logging
+import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import hydra
@@ -26,18 +30,16 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
 
 from qwen_vad.config import Config, experiment_names, experiments_dir
-from qwen_vad.errors import UserError
 from qwen_vad.distributed import is_main_process, log_file_name, share_from_main
+from qwen_vad.errors import ConfigError, UserError
 from qwen_vad.runs import Run, attach_log, create_run, finish_run
 
 log = logging.getLogger(__name__)
 
 DEFAULT_EXPERIMENT = "smoke"
 PRIMARY_CONFIG = "qwen_vad"
-
-
-class ConfigError(UserError, ValueError):
-    """A bad experiment name or key; the message lists the valid choices."""
+# The exit status of a stage that stopped on a UserError (argparse's for usage errors).
+USER_ERROR_EXIT = 2
 
 
 # --------------------------------------------------------------------------------------------
@@ -206,7 +208,9 @@ def execute_stage(stage: str, fn: StageFunction, cfg: Config, exp: str) -> Run:
     try:
         fn(cfg, run)
     except BaseException as err:
-        finish_run(run, status="failed", error="".join(traceback.format_exception_only(err)).strip())
+        # A user error's message is the whole story; anything else keeps its exception type.
+        message = str(err) if isinstance(err, UserError) else "".join(traceback.format_exception_only(err)).strip()
+        finish_run(run, status="failed", error=message)
         raise
     finally:
         logging.getLogger().removeHandler(handler)
@@ -222,23 +226,35 @@ def stage_main(stage: str) -> Callable[[StageFunction], Callable[[], None]]:
     def decorate(fn: StageFunction) -> Callable[[], None]:
         @functools.wraps(fn)
         def main() -> None:
-            try:
+            with reported_user_errors():
                 check_command_line(sys.argv[1:])
-            except ConfigError as err:
-                print(f"error: {err}", file=sys.stderr)
-                raise SystemExit(2) from None
-            register_configs()
+                register_configs()
 
             @hydra.main(version_base="1.3", config_path=None, config_name=PRIMARY_CONFIG)
             def hydra_entry(composed: DictConfig) -> None:
-                exp = experiment_name(HydraConfig.get())
-                execute_stage(stage, fn, OmegaConf.to_object(composed), exp)
+                # Caught here, inside the task: Hydra's own handler would print a traceback.
+                with reported_user_errors():
+                    exp = experiment_name(HydraConfig.get())
+                    execute_stage(stage, fn, OmegaConf.to_object(composed), exp)
 
             hydra_entry()
 
         return main
 
     return decorate
+
+
+@contextlib.contextmanager
+def reported_user_errors() -> Iterator[None]:
+    """Turn a UserError into ``error: <message>`` on stderr and exit status 2. With
+    HYDRA_FULL_ERROR=1 (Hydra's own switch for full tracebacks) it propagates unchanged."""
+    try:
+        yield
+    except UserError as err:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(USER_ERROR_EXIT) from None
 
 
 def repo_relative(path: Path) -> str:

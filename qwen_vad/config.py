@@ -93,7 +93,8 @@ class OneAxisConfig:
 
 @dataclass
 class SplitConfig:
-    # Research plan: 60/20/20 by video/file (leakage group).
+    # Research plan: 60/20/20 by video/file (leakage group). A ratio of 0: no such split
+    # (train-only sets); each split with a positive ratio gets at least one group per category.
     train: float = 0.6
     dev: float = 0.2
     test: float = 0.2
@@ -107,8 +108,11 @@ class DataConfig:
     # The dataset's own seed, apart from the top-level seed: a seed sweep of training or
     # scoring (-m seed=1,2,3) then shares one dataset, and so one test set.
     seed: int = 42
-    sources: dict[str, SourceConfig] = field(default_factory=lambda: {"synthetic": SourceConfig()})
-    # Background noise for SNR mixing: a pool kept apart from the targets.
+    # The corpora clean segments come from, by name (the name prefixes their groups). Taken as
+    # given: an experiment naming sources gets exactly those. Empty: the built-in synthetic
+    # source, so the offline default needs no corpus (it is recorded as such in build.json).
+    sources: dict[str, SourceConfig] = field(default_factory=dict)
+    # Background noise for SNR mixing: a pool kept apart from the targets, never speech.
     background: SourceConfig = field(default_factory=lambda: SourceConfig(kind="synthetic"))
     design: str = "factorial"  # factorial | one_axis
     # factorial axes (research plan: 4 durations x 5 SNRs x 2 classes = 40 cells)

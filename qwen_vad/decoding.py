@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from transformers import GenerationConfig, PreTrainedModel, ProcessorMixin
 
+from qwen_vad.errors import ConfigError
 from qwen_vad import NONSPEECH, SPEECH
 from qwen_vad.answers import UNKNOWN, normalize_answer
 from qwen_vad.config import DecodingConfig
@@ -29,7 +30,7 @@ from qwen_vad.scoring import BatchScores
 LABEL_SCORES = {SPEECH: 1.0, NONSPEECH: 0.0, UNKNOWN: 0.5}
 
 
-class OptionTokenError(ValueError):
+class OptionTokenError(ConfigError):
     pass
 
 
@@ -74,9 +75,9 @@ class LLMScorer:
         self, model: PreTrainedModel, processor: ProcessorMixin, template: PromptTemplate, cfg: DecodingConfig, system: str
     ) -> None:
         if cfg.mode not in (AB_MODE, GENERATE_MODE):
-            raise ValueError(f"decoding.mode must be {AB_MODE!r} or {GENERATE_MODE!r}, got {cfg.mode!r}")
+            raise ConfigError(f"decoding.mode must be {AB_MODE!r} or {GENERATE_MODE!r}, got {cfg.mode!r}")
         if cfg.mode == AB_MODE and template.mode != AB_MODE:
-            raise ValueError(f"prompt {template.id!r} is open-ended: use decoding.mode={GENERATE_MODE}")
+            raise ConfigError(f"prompt {template.id!r} is open-ended: use decoding.mode={GENERATE_MODE}")
         self.model, self.processor, self.cfg, self.system = model, processor, cfg, system
         self.template, self.prompt_id = template, template.id
         self.batch_size = cfg.batch_size

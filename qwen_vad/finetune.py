@@ -25,6 +25,7 @@ import torch
 from peft import PeftModel
 from transformers import ProcessorMixin, TrainerCallback
 
+from qwen_vad.errors import ConfigError
 from qwen_vad.cli import stage_main
 from qwen_vad.config import Config
 from qwen_vad.distributed import is_main_process
@@ -65,7 +66,7 @@ def train_adapter(
     """Train on ``training``'s train split, select on ``evaluation``'s dev split, keep the best
     adapter in ``adapter/``; the training summary for metrics.json."""
     if cfg.decoding.mode != AB_MODE:
-        raise ValueError(f"fine-tuning trains and scores the A/B answer: decoding.mode must be {AB_MODE!r}")
+        raise ConfigError(f"fine-tuning trains and scores the A/B answer: decoding.mode must be {AB_MODE!r}")
     resume = find_resume_point(cfg, run)
     device = training_device(cfg.model.device)
     model, processor = load_trainable_model(cfg, device)

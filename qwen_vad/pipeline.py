@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from qwen_vad.errors import ConfigError
 from qwen_vad.cli import command_line_overrides, compose_config, config_yaml, execute_stage, stage_main
 from qwen_vad.config import Config
 from qwen_vad.runs import Run, latest_run
@@ -42,7 +43,7 @@ class Step:
     def parse(cls, spec: str) -> Step:
         stage, sep, exp = spec.partition(":")
         if not sep or stage not in STAGE_FUNCTIONS or not exp:
-            raise ValueError(f"pipeline.steps: {spec!r} is not 'stage:experiment' with a stage in {sorted(STAGE_FUNCTIONS)}")
+            raise ConfigError(f"pipeline.steps: {spec!r} is not 'stage:experiment' with a stage in {sorted(STAGE_FUNCTIONS)}")
         return cls(stage, exp)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from qwen_vad.errors import BadInputError
 from qwen_vad import NONSPEECH, SPEECH
 
 
@@ -13,7 +14,7 @@ def learn_threshold(p_speech: np.ndarray, is_speech: np.ndarray) -> dict[str, fl
     ties go to the candidate nearest 0.5, the threshold of an unbiased two-way choice."""
     p_speech, is_speech = np.asarray(p_speech, float), np.asarray(is_speech, bool)
     if is_speech.all() or not is_speech.any():
-        raise ValueError("learning a threshold needs SPEECH and NONSPEECH clips in the dev split")
+        raise BadInputError("learning a threshold needs SPEECH and NONSPEECH clips in the dev split; the dev split holds one class only (check data.splits and the dataset report)")
     values = np.unique(p_speech)
     candidates = np.concatenate([[values[0] - 1e-9], (values[:-1] + values[1:]) / 2, [values[-1] + 1e-9]])
     speech_scores, other_scores = np.sort(p_speech[is_speech]), np.sort(p_speech[~is_speech])

@@ -26,11 +26,16 @@ def quiet_noise(seconds: float, rate: int = SR, amplitude: float = 0.01, seed: i
     return (amplitude * np.random.default_rng(seed).uniform(-1, 1, round(seconds * rate))).astype(np.float32)
 
 
+# Suffixes soundfile cannot map to a format by itself: (format, subtype) to write them with.
+WRITE_FORMATS = {".oga": ("OGG", "VORBIS"), ".opus": ("OGG", "OPUS"), ".mp3": ("MP3", "MPEG_LAYER_III")}
+
+
 def write(path: Path, audio: np.ndarray, rate: int = SR, stereo: bool = False) -> Path:
-    """Write ``audio`` in the format the suffix names (wav, flac, ogg)."""
+    """Write ``audio`` in the format the suffix names (wav, flac, ogg, oga, opus, mp3, caf, ...)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     data = np.stack([audio, audio], axis=1) if stereo else audio
-    sf.write(str(path), data, rate)
+    format, subtype = WRITE_FORMATS.get(path.suffix.lower(), (None, None))
+    sf.write(str(path), data, rate, format=format, subtype=subtype)
     return path
 
 
@@ -200,4 +205,32 @@ def make_hf_dataset(root: Path, as_dict_split: str | None = None, labels: list[i
         dataset.save_to_disk(str(root))
     else:
         DatasetDict({as_dict_split: dataset, "other": dataset.select([0])}).save_to_disk(str(root))
+    return root
+
+
+# A folder corpus of real speech and sounds ---------------------------------------------------
+
+
+def make_speaker_corpus(
+    root: Path,
+    speakers: list[str],
+    files_per_speaker: int = 3,
+    nonspeech: dict[str, tuple[str, int]] | None = None,
+    seed: int = 11,
+) -> Path:
+    """``root/speech/<speaker>/utt<k>.wav``: espeak-ng speech (2 s files), which passes VAD
+    hygiene; ``root/<category>/<category><k><ext>``: 6 s of the synthetic source's procedural
+    sound of that category (``nonspeech``: category -> (extension, files); each file is its own
+    group at ``group_depth=2``)."""
+    from qwen_vad.data.sources.synthetic import SyntheticSource
+
+    speech = SyntheticSource(seed).iter_segments("speech")
+    for speaker in speakers:
+        for k in range(files_per_speaker):
+            write(root / "speech" / speaker / f"utt{k}.wav", next(speech).audio)
+    long_sounds = SyntheticSource(seed, segment_ms=6000)
+    for category, (extension, count) in (nonspeech or {}).items():
+        stream = long_sounds.iter_segments(category)
+        for k in range(count):
+            write(root / category / f"{category}{k}{extension}", next(stream).audio)
     return root

@@ -182,15 +182,13 @@ def test_build_from_a_real_folder_corpus_reports_skipped_files(tmp_path: Path) -
         "data.per_cell=2",
         "data.durations_ms=[500]",
         "data.min_per_cell_split=0",
-        "data.sources.synthetic.kind=folder",
-        f"data.sources.synthetic.root={tmp_path}/corpus",
-        "data.sources.synthetic.group_depth=2",
+        f"+data.sources={{corpus:{{kind:folder,root:'{tmp_path}/corpus',group_depth:2}}}}",
     )
     result = build_dataset(cfg.data, cfg.data.seed, tmp_path / "real")
     m = result.manifest
-    assert set(m["category"]) == {"speech", "music", "animals"}
+    assert set(m["category"]) == {"speech", "music", "animals"} and set(m["source"]) == {"corpus"}
     assert m.loc[m["label"] == SPEECH, "origin"].str.startswith("speech/").all()
-    assert any("broken.wav" in f for _, f, _ in result.skipped_files)
+    assert ("corpus", "music/broken.wav", "unreadable audio") in {(s, f.file, f.reason) for s, f in result.skipped_files}
     audit_leakage(m)
 
 

@@ -43,14 +43,18 @@ def offset_s(segment: Segment) -> float:
 
 
 def skipped_files(source: object) -> set[str]:
-    return {file for file, _ in source.skipped}
+    return {skip.file for skip in source.skipped}
+
+
+def skip_reasons(source: object) -> dict[str, str]:
+    return {skip.file: skip.reason for skip in source.skipped}
 
 
 # Shared windowing ----------------------------------------------------------------------------
 
 
 def test_windowing_rejects_nonsense() -> None:
-    with pytest.raises(ValueError, match="min_ms"):
+    with pytest.raises(ValueError, match="min_file_ms"):
         Windowing(segment_ms=1000, min_ms=1500)
     with pytest.raises(ValueError, match="max_windows"):
         Windowing(max_windows=0)
@@ -160,9 +164,14 @@ def test_esc50_skips_and_counts_corrupt_silent_and_missing_clips(esc50_root: Pat
     source = Esc50Source(esc50_root, seed=0)
     assert list(source.iter_segments("animals")) == []
     assert skipped_files(source) == {"audio/1-100032-A-0.wav", "audio/1-100032-B-0.wav", "audio/2-200000-A-5.wav"}
-    reasons = " ".join(reason for _, reason in source.skipped)
-    assert "no such audio file" in reasons and "unreadable" in reasons and "all zeros" in reasons
+    assert skip_reasons(source) == {
+        "audio/1-100032-A-0.wav": "missing file",
+        "audio/1-100032-B-0.wav": "unreadable audio",
+        "audio/2-200000-A-5.wav": "all-zero audio",
+    }
+    assert "Format not recognised" in next(s.detail for s in source.skipped if s.reason == "unreadable audio")
     list(source.iter_segments("animals"))  # iterating again does not count them twice
+    source.group_material("animals")  # nor does reading the headers
     assert len(source.skipped) == 3
 
 
@@ -201,6 +210,11 @@ def test_musan_categories_groups_and_vocal_music(tmp_path: Path) -> None:
     long_file = [s for s in noise if "sound-bible" in s.origin]
     assert len(long_file) == 3  # a 10 s file gives max_windows windows
     assert len({s.group for s in long_file}) == 1
+    assert skip_reasons(source) == {
+        "README": "outside the category folders",
+        "music/fma/ANNOTATIONS": "not a libsndfile format (no extension)",
+        "music/fma/music-fma-0001.wav": "music with vocals (include_vocal_music=false)",
+    }
 
 
 def test_musan_needs_annotations_unless_vocal_music_is_kept(tmp_path: Path) -> None:
@@ -246,8 +260,13 @@ def test_librispeech_splits_short_files_and_stray_audio(tmp_path: Path) -> None:
     segments = {s.origin: s for s in source.iter_segments("speech")}
     assert not any(origin.startswith("test-clean") or "stray" in origin for origin in segments)
     assert segments["dev-clean/84/121123/84-121123-0003.flac@0.000s"].audio.size == round(1.5 * SR)
-    [(file, reason)] = source.skipped
-    assert file == "dev-clean/84/121123/84-121123-0002.flac" and "shorter than 1000 ms" in reason
+    assert skip_reasons(source) == {
+        "dev-clean/84/121123/84-121123-0002.flac": "shorter than 1000 ms",
+        "dev-clean/stray.flac": "not at <split>/<speaker>/<chapter>/<file>",
+        "dev-clean/84/121123/84-121123.trans.txt": "not a libsndfile format (.txt)",
+        "dev-clean/84/121550/84-121550.trans.txt": "not a libsndfile format (.txt)",
+        "dev-clean/174/50561/174-50561.trans.txt": "not a libsndfile format (.txt)",
+    }
     with pytest.raises(FileNotFoundError, match=r"no split folders \['train-clean-100'\]"):
         LibriSpeechSource(root, seed=0, splits=("train-clean-100",))
 
@@ -304,9 +323,25 @@ def test_voxconverse_gap_windows_keep_clear_of_speech(vox_root: Path) -> None:
 def test_voxconverse_skips_and_counts_broken_recordings(vox_root: Path) -> None:
     source = VoxConverseSource(vox_root, seed=0)
     list(source.iter_segments("speech"))
-    reasons = dict(source.skipped)
-    assert set(reasons) == {"audio/norttm.wav", "audio/broken.wav"}
-    assert "no RTTM file rttm/norttm.rttm" in reasons["audio/norttm.wav"]
+    assert skip_reasons(source) == {"audio/norttm.wav": "no RTTM file", "audio/broken.wav": "unreadable audio"}
+    assert next(s.detail for s in source.skipped if s.file == "audio/norttm.wav") == "rttm/norttm.rttm"
+
+
+def test_voxconverse_material_per_recording_matches_its_windows(vox_root: Path) -> None:
+    source = VoxConverseSource(vox_root, seed=0)
+    for category in ("speech", "nonspeech_gap"):
+        material = source.group_material(category)
+        assert set(material) == {"voxconverse:abcde", "voxconverse:fghij", "voxconverse:norttm", "voxconverse:broken"}
+        assert material["voxconverse:norttm"] == material["voxconverse:broken"] == 0.0
+        windows = [s for s in source.iter_segments(category) if s.group == "voxconverse:abcde"]
+        assert material["voxconverse:abcde"] == pytest.approx(2.0 * len(windows)) and windows
+
+
+def test_file_sources_measure_material_from_headers(tmp_path: Path) -> None:
+    root = make_folder_tree(tmp_path / "corpus")
+    write(root / "speech/spk2/long.flac", tone(30.0))  # 30 s: only max_windows (3) x 2 s are usable
+    material = FolderSource(root, seed=0, group_depth=2).group_material("speech")
+    assert material == {"folder:speech/spk1": pytest.approx(5.0), "folder:speech/spk2": pytest.approx(2.5 + 6.0)}
 
 
 def test_voxconverse_options(vox_root: Path) -> None:
@@ -375,8 +410,9 @@ def test_folder_silent_files_are_counted(tmp_path: Path) -> None:
     write(root / "music/empty.wav", np.zeros(0, dtype=np.float32))
     source = FolderSource(root, seed=0)
     assert [s.origin for s in source.iter_segments("music")] == ["music/song.ogg@0.250s"]
-    reasons = dict(source.skipped)
-    assert "silence" in reasons["music/silent.wav"] and "empty" in reasons["music/empty.wav"]
+    reasons = skip_reasons(source)
+    assert reasons["music/silent.wav"] == "silent" and reasons["music/empty.wav"] == "empty audio"
+    assert reasons["notes.txt"] == "outside the category folders"
 
 
 def test_order_is_the_same_in_another_process(tmp_path: Path) -> None:
@@ -410,8 +446,8 @@ def test_hf_saved_dataset_labels_groups_and_skips(tmp_path: Path) -> None:
     assert stereo.audio.size == 2 * SR and np.abs(stereo.audio).max() == pytest.approx(0.3, abs=0.02)
     [music] = source.iter_segments("nonspeech")
     assert (music.origin, music.label, music.group) == ("train/2@0.250s", NONSPEECH, "hf:band1")
-    [(file, reason)] = source.skipped
-    assert file == "train/3" and "unreadable" in reason
+    [(file, reason, detail)] = source.skipped
+    assert file == "train/3" and reason == "unreadable audio" and "Format not recognised" in detail
 
 
 def test_hf_category_column_and_row_groups(tmp_path: Path) -> None:
@@ -429,7 +465,7 @@ def test_hf_rows_without_label_are_left_out_and_counted(tmp_path: Path) -> None:
     source = HfSource(make_hf_dataset(tmp_path / "a", labels=[1, -1, 0, -1]), seed=0)
     assert source.categories() == {"nonspeech": NONSPEECH, "speech": SPEECH}
     assert [s.origin for s in source.iter_segments("speech")] == ["train/0@0.250s"]
-    assert ("train/* (2 rows)", "no value in label column 'label'") in source.skipped
+    assert ("train/*", "no value in label column 'label'", "2 rows") in source.skipped
     with pytest.raises(ValueError, match="no row of split 'train' has a label"):
         HfSource(make_hf_dataset(tmp_path / "b", labels=[-1, -1, -1, -1]), seed=0)
 

@@ -12,10 +12,10 @@ import pytest
 
 from qwen_vad.cli import compose_config, execute_stage
 from qwen_vad.data.__main__ import TRAINING_SET_FOLDER, build
-from qwen_vad.data.datasets import DatasetNotBuilt, open_evaluation_set, open_training_set, training_data_config, training_record
+from qwen_vad.data.datasets import open_evaluation_set, open_training_set, training_data_config, training_record
 from qwen_vad.data.manifest import MANIFEST_PARQUET, read_manifest
 from qwen_vad.data.splits import LeakageError
-from qwen_vad.data.store import DatasetExistsError, is_built
+from qwen_vad.data.store import DatasetExistsError, DatasetNotBuiltError, is_built
 from qwen_vad.finetune import finetune
 
 EVAL = ["data.per_cell=4", "data.durations_ms=[200,1000]", "data.snrs_db=[0.0,20.0]", "data.min_per_cell_split=1"]
@@ -42,8 +42,8 @@ def test_the_data_stage_builds_both_sets_and_the_training_set_avoids_held_out_gr
     for column in ("group", "base_clip_id", "origin"):
         assert not set(training[column]) & set(held_out[column]), column
     record = json.loads((built / "data" / "small" / "build.json").read_text())
-    assert record["held_out_from"]["name"] == "factorial"
-    assert record["held_out_from"]["fingerprint"] == json.loads((built / "data" / "factorial" / "build.json").read_text())["fingerprint"]
+    assert record["inputs"]["held_out_from"]["name"] == "factorial"
+    assert record["inputs"]["held_out_from"]["fingerprint"] == json.loads((built / "data" / "factorial" / "build.json").read_text())["fingerprint"]
     run_folder = sorted((built / "results" / "data" / "b1").iterdir())[-1]
     assert (run_folder / "report.json").is_file() and (run_folder / TRAINING_SET_FOLDER / "report.json").is_file()
 
@@ -72,7 +72,7 @@ def test_a_training_set_built_against_another_evaluation_set_is_stale(built: Pat
     with pytest.raises(DatasetExistsError, match="held_out_from"):
         is_built(built / "data" / "small", training_record(changed))
     missing, _ = config(built, "b1", "train_data.name=other")
-    with pytest.raises(DatasetNotBuilt, match="training set"):
+    with pytest.raises(DatasetNotBuiltError, match="the training set, train_data"):
         open_training_set(missing)
 
 

@@ -14,7 +14,12 @@ SAMPLE_RATE = 16_000
 
 
 class AudioError(ValueError):
-    """Unusable audio; the message always names the file."""
+    """Unusable audio; the message always names the file. ``reason`` says what is wrong in a
+    few words, the same for every file with this problem, so skipped files can be counted."""
+
+    def __init__(self, message: str, reason: str = "unusable audio") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def to_mono_16k(audio: np.ndarray, sample_rate: int, name: str = "<array>") -> np.ndarray:
@@ -23,13 +28,15 @@ def to_mono_16k(audio: np.ndarray, sample_rate: int, name: str = "<array>") -> n
     if audio.ndim == 2:
         audio = audio.mean(axis=1)
     if audio.ndim != 1:
-        raise AudioError(f"{name}: expected mono or (frames, channels) audio, got shape {audio.shape}")
+        raise AudioError(
+            f"{name}: expected mono or (frames, channels) audio, got shape {audio.shape}", "unexpected array shape"
+        )
     if audio.size == 0:
-        raise AudioError(f"{name}: audio is empty")
+        raise AudioError(f"{name}: audio is empty", "empty audio")
     if not np.all(np.isfinite(audio)):
-        raise AudioError(f"{name}: audio contains NaN or inf samples")
+        raise AudioError(f"{name}: audio contains NaN or inf samples", "NaN or inf samples")
     if not np.any(audio):
-        raise AudioError(f"{name}: audio is all zeros")
+        raise AudioError(f"{name}: audio is all zeros", "all-zero audio")
     if sample_rate != SAMPLE_RATE:
         # 'VHQ' keeps the pass band flat up to ~0.9 Nyquist; clips are short, so the cost is small.
         audio = soxr.resample(audio, sample_rate, SAMPLE_RATE, quality="VHQ")
@@ -44,11 +51,11 @@ def load_audio(path: str | Path) -> np.ndarray:
     """
     path = Path(path)
     if not path.is_file():
-        raise AudioError(f"{path}: no such audio file")
+        raise AudioError(f"{path}: no such audio file", "missing file")
     try:
         audio, sample_rate = sf.read(str(path), dtype="float64", always_2d=False)
     except Exception as err:  # soundfile raises several types (LibsndfileError, RuntimeError, ...)
-        raise AudioError(f"{path}: unreadable audio ({err})") from err
+        raise AudioError(f"{path}: unreadable audio ({err})", "unreadable audio") from err
     return to_mono_16k(audio, sample_rate, name=str(path))
 
 

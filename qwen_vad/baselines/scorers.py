@@ -12,6 +12,7 @@ from qwen_vad.baselines.silero import SPEECH_PROBABILITY, SileroVAD
 from qwen_vad.baselines.ten import ten_vad_probabilities
 from qwen_vad.baselines.webrtc import webrtc_activity
 from qwen_vad.config import BaselinesConfig
+from qwen_vad.errors import ConfigError
 from qwen_vad.scoring.base import BatchScores
 
 # How a clip's per-window Silero probabilities become one score.
@@ -45,7 +46,7 @@ class SileroScorer:
 
     def __init__(self, aggregation: str, batch_size: int = 32) -> None:
         if aggregation not in SILERO_AGGREGATIONS:
-            raise ValueError(f"baselines.silero_aggregation: unknown {aggregation!r}; valid: {', '.join(SILERO_AGGREGATIONS)}")
+            raise ConfigError(f"baselines.silero_aggregation: unknown {aggregation!r}; valid: {', '.join(SILERO_AGGREGATIONS)}")
         self.system = f"silero-{aggregation}"
         self.aggregate = SILERO_AGGREGATIONS[aggregation]
         self.vad = SileroVAD(batch_size=batch_size)
@@ -71,4 +72,4 @@ def make_vad_scorer(system: str, cfg: BaselinesConfig) -> FrameVADScorer | Siler
         return FrameVADScorer("energy", lambda a: energy_activity(a, cfg.energy_frame_ms, cfg.energy_margin_db))
     if system == "ten_vad":
         return FrameVADScorer("ten-vad", lambda a: float(np.max(ten_vad_probabilities(a, cfg.ten_vad_hop))))
-    raise ValueError(f"evaluate.system: unknown VAD {system!r}; valid: webrtc, silero, energy, ten_vad, qwen")
+    raise ConfigError(f"evaluate.system: unknown VAD {system!r}; valid: webrtc, silero, energy, ten_vad, qwen")

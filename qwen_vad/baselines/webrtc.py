@@ -6,6 +6,7 @@ import numpy as np
 import webrtcvad
 
 from qwen_vad.audio.io import SAMPLE_RATE
+from qwen_vad.errors import ConfigError
 
 VALID_FRAME_MS = (10, 20, 30)  # the only frame lengths the WebRTC VAD accepts
 
@@ -18,9 +19,12 @@ def webrtc_frame_decisions(audio: np.ndarray, mode: int = 3, frame_ms: int = 30)
     """One boolean per frame. The last partial frame (and a clip shorter than one frame) is
     zero-padded rather than dropped, so even a 20 ms clip gets a decision."""
     if mode not in (0, 1, 2, 3):
-        raise ValueError(f"WebRTC VAD mode must be 0-3, got {mode}")
+        raise ConfigError(f"WebRTC VAD mode (data.hygiene.webrtc_mode, baselines.webrtc_mode) must be 0-3, got {mode}")
     if frame_ms not in VALID_FRAME_MS:
-        raise ValueError(f"WebRTC VAD frames must be one of {VALID_FRAME_MS} ms, got {frame_ms}")
+        raise ConfigError(
+            f"WebRTC VAD frames (data.hygiene.webrtc_frame_ms, baselines.webrtc_frame_ms) must be one of "
+            f"{VALID_FRAME_MS} ms, got {frame_ms}"
+        )
     vad = webrtcvad.Vad(mode)
     frame = SAMPLE_RATE * frame_ms // 1000
     pcm = to_pcm16(audio)

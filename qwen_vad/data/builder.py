@@ -15,15 +15,17 @@ from qwen_vad.progress import progress
 
 from qwen_vad.audio.io import save_audio
 from qwen_vad.audio.mix import centre_extract
-from qwen_vad.config import DataConfig
+from qwen_vad.config import DataConfig, SourceConfig
 from qwen_vad.data.design import BaseClipPlan, make_plan
 from qwen_vad.data.hygiene import Activity, HygieneChecker
 from qwen_vad.data.manifest import write_manifest
-from qwen_vad.data.pool import BackgroundPool, CandidatePool, MaterialShortage
+from qwen_vad.data.pool import BackgroundPool, CandidatePool
 from qwen_vad.data.render import render_clip
 from qwen_vad.data.sources.base import Segment
-from qwen_vad.data.sources.registry import open_background, open_sources
-from qwen_vad.data.splits import SPLITS, audit_leakage
+from qwen_vad.data.sources.registry import effective_sources, open_background, open_sources
+from qwen_vad.data.sources.windows import SkippedFile
+from qwen_vad.data.splits import SPLITS, active_splits, audit_leakage, split_ratios
+from qwen_vad.errors import MaterialShortage
 
 log = logging.getLogger(__name__)
 
@@ -36,32 +38,49 @@ MAX_DRAWS_PER_BASE_CLIP = 50
 class BuildResult:
     manifest: pd.DataFrame
     rejections: Counter = field(default_factory=Counter)  # (reason, source, category) -> count
-    skipped_files: list[tuple[str, str, str]] = field(default_factory=list)  # (source, file, reason)
+    skipped_files: list[tuple[str, SkippedFile]] = field(default_factory=list)  # (source name, file)
     leakage: dict[str, int] = field(default_factory=dict)
-    excluded_segments: int = 0  # segments of held-out groups passed over
+    sources: dict[str, dict] = field(default_factory=dict)  # name -> kind, root, categories used
+    split_groups: list[dict] = field(default_factory=list)  # listed groups per category and split
+    excluded: dict = field(default_factory=dict)  # held-out groups of another dataset left out
     seconds: float = 0.0
 
 
 def build_dataset(cfg: DataConfig, seed: int, out_dir: Path, excluded_groups: frozenset[str] = frozenset()) -> BuildResult:
-    """``excluded_groups``: leakage groups whose material must not be used (a training set
-    leaves out the evaluation set's dev and test groups)."""
+    """Build the dataset ``cfg`` describes into ``out_dir``. Segments whose leakage group is in
+    ``excluded_groups`` are never used (a training set leaves out an evaluation set's dev/test
+    groups this way; see ``splits.held_out_groups``); the report counts them."""
     started = time.perf_counter()
+    ratios = split_ratios(cfg.splits)
     sources = open_sources(cfg.sources, seed)
-    ratios = {s: getattr(cfg.splits, s) for s in SPLITS}
-    pool = CandidatePool(sources, seed, ratios, excluded_groups)
+    background = open_background(cfg.background, seed)
+    pool = CandidatePool(sources, seed, ratios, frozenset(excluded_groups))
     plan = make_plan(cfg, pool.categories_by_label())
     checker = HygieneChecker(cfg.hygiene, cfg.peak_dbfs)
     result = BuildResult(manifest=pd.DataFrame())
+    used = {**effective_sources(cfg.sources), "background": cfg.background}
+    opened = {**sources, "background": background}
+    result.sources = {name: describe_source(source_cfg, opened[name].categories()) for name, source_cfg in used.items()}
+    result.split_groups = pool.split_groups()
 
     bases = choose_base_clips(plan, pool, checker, result.rejections)
-    rows = render_variants(plan, bases, BackgroundPool(open_background(cfg.background, seed)), cfg, seed, out_dir)
+    rows = render_variants(plan, bases, BackgroundPool(background), cfg, seed, out_dir)
     result.manifest = write_manifest(rows, out_dir)
-    check_cell_minimums(result.manifest, cfg.min_per_cell_split, [s for s in SPLITS if ratios[s] > 0])
+    check_cell_minimums(result.manifest, cfg.min_per_cell_split, active_splits(ratios))
     result.leakage = audit_leakage(result.manifest)
-    result.skipped_files = [(name, f, why) for name, src in sources.items() for f, why in getattr(src, "skipped", [])]
-    result.excluded_segments = pool.excluded
+    result.skipped_files = [(name, skip) for name, src in opened.items() for skip in getattr(src, "skipped", [])]
+    result.excluded = {
+        "groups_given": len(excluded_groups),
+        "groups_met": len(pool.excluded_met),
+        "segments_left_out": [{"source": s, "category": c, "segments": n} for (s, c), n in sorted(pool.excluded.items())],
+    }
     result.seconds = time.perf_counter() - started
     return result
+
+
+def describe_source(cfg: SourceConfig, categories: dict[str, str]) -> dict:
+    """What the report says about a source: its kind, corpus folder and the categories used."""
+    return {"kind": cfg.kind, "root": cfg.root, "categories": dict(sorted(categories.items()))}
 
 
 def choose_base_clips(
@@ -85,7 +104,10 @@ def choose_base_clips(
                         f"hygiene; most frequent rejections: {top}. Relax data.hygiene or add material."
                     )
                 draws[i] += 1
-                segment = _draw_long_enough(pool, base, rejections)
+                try:
+                    segment = _draw_long_enough(pool, base, rejections)
+                except MaterialShortage as err:
+                    raise MaterialShortage(f"{err}. {shortage_context(plan, base, rejections)}") from None
                 candidates.append((i, segment))
                 cuts.append(centre_extract(segment.audio, base.hygiene_duration_ms))
             still_pending = []
@@ -108,6 +130,18 @@ def _draw_long_enough(pool: CandidatePool, base: BaseClipPlan, rejections: Count
         if segment.audio.size >= need:
             return segment
         rejections["too_short", segment.source, segment.category] += 1
+
+
+def shortage_context(plan: list[BaseClipPlan], base: BaseClipPlan, rejections: Counter) -> str:
+    """What a split needed of a category that ran out, what was rejected, and what to change."""
+    needed = sum(1 for b in plan if b.category == base.category and b.split == base.split)
+    rejected = {reason: n for (reason, _, category), n in rejections.items() if category == base.category}
+    return (
+        f"The {base.split} split needs {needed} clean base clip(s) of {base.category!r}"
+        + (f"; candidates rejected so far: {rejected}" if rejected else "")
+        + ". Add material to the category, lower data.per_cell (or data.base_clips_per_class), "
+        "shift data.splits, or leave the category out (data.sources.<name>.categories)."
+    )
 
 
 def render_variants(
@@ -158,11 +192,11 @@ def stable_id(prefix: str, source: str, origin: str) -> str:
     return f"{prefix}{hashlib.sha1(f'{source}|{origin}'.encode()).hexdigest()[:10]}"
 
 
-def check_cell_minimums(manifest: pd.DataFrame, minimum: int, splits: list[str]) -> None:
-    """Every cell holds ``minimum`` clips in each of ``splits`` (those with a positive share)."""
+def check_cell_minimums(manifest: pd.DataFrame, minimum: int, splits: tuple[str, ...] = SPLITS) -> None:
+    """Every cell needs ``minimum`` clips in each of ``splits`` (those with a positive ratio)."""
     cells = ["label", "duration_ms", "snr_db", "reverb_rt60_s", "filter"]
     counts = manifest.groupby([*cells, "split"]).size().unstack("split", fill_value=0)
-    counts = counts.reindex(columns=splits, fill_value=0)
+    counts = counts.reindex(columns=list(splits), fill_value=0)
     short = counts[(counts < minimum).any(axis=1)]
     if len(short):
         cell = dict(zip(cells, short.index[0], strict=True))

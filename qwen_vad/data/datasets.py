@@ -20,19 +20,17 @@ from pathlib import Path
 import pandas as pd
 from qwen_vad.config import Config, DataConfig, PathsConfig, apply_changes
 from qwen_vad.data.manifest import read_manifest
-from qwen_vad.data.splits import audit_cross_leakage
-from qwen_vad.data.store import build_record, dataset_dir, existing_build, is_built
-from qwen_vad.errors import UserError
+from qwen_vad.data.splits import audit_cross_leakage, held_out_groups
+from qwen_vad.data.store import build_record, dataset_dir, existing_build, require_built
+from qwen_vad.errors import ConfigError
 
 # The evaluation set's splits a training set must not share material with.
 HELD_OUT_SPLITS = ("dev", "test")
 
-
-class DatasetNotBuilt(UserError, FileNotFoundError):
-    """A stage needs a dataset that has not been built (from this configuration)."""
+__all__ = ["HELD_OUT_SPLITS", "Dataset", "held_out_groups", "open_evaluation_set", "open_training_set", "training_data_config"]
 
 
-class TrainingDataError(UserError, ValueError):
+class TrainingDataError(ConfigError):
     """``train_data`` cannot make a training set (e.g. it would share the evaluation set's folder)."""
 
 
@@ -83,7 +81,7 @@ def training_record(cfg: Config) -> dict:
 
 
 def open_evaluation_set(cfg: Config) -> Dataset:
-    return _open(cfg.data, cfg.paths, evaluation_record(cfg), role="evaluation set (data)")
+    return _open(cfg.data, cfg.paths, evaluation_record(cfg), role="the evaluation set, data")
 
 
 def open_training_set(cfg: Config) -> Dataset:
@@ -91,14 +89,9 @@ def open_training_set(cfg: Config) -> Dataset:
     evaluation set's dev and test splits every time it is opened."""
     if not has_separate_training_set(cfg):
         return open_evaluation_set(cfg)
-    training = _open(training_data_config(cfg), cfg.paths, training_record(cfg), role="training set (train_data)")
+    training = _open(training_data_config(cfg), cfg.paths, training_record(cfg), role="the training set, train_data")
     audit_cross_leakage(training.split("train"), open_evaluation_set(cfg).manifest, HELD_OUT_SPLITS)
     return training
-
-
-def held_out_groups(evaluation: pd.DataFrame) -> frozenset[str]:
-    """Leakage groups of the evaluation set's dev and test clips: a training set never uses them."""
-    return frozenset(evaluation.loc[evaluation["split"].isin(HELD_OUT_SPLITS), "group"].astype(str))
 
 
 def _held_out_from(record: dict, name: str) -> dict:
@@ -107,9 +100,5 @@ def _held_out_from(record: dict, name: str) -> dict:
 
 def _open(data: DataConfig, paths: PathsConfig, record: dict, role: str) -> Dataset:
     folder = dataset_dir(paths.data_dir, data.name)
-    if not is_built(folder, record):
-        raise DatasetNotBuilt(
-            f"{folder}: the {role} {data.name!r} is not built from this configuration; "
-            "run `python -m qwen_vad.data exp=...` with the same experiment first"
-        )
+    require_built(folder, record, f"{data.name} ({role})")
     return Dataset(config=data, folder=folder, manifest=read_manifest(folder), fingerprint=existing_build(folder)["fingerprint"])

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from qwen_vad import NONSPEECH, SPEECH
-from qwen_vad.audio.degrade import NO_FILTER
+from qwen_vad.audio.degrade import FILTERS, NO_FILTER
 from qwen_vad.config import DataConfig
-from qwen_vad.data.splits import SPLITS, quotas
+from qwen_vad.data.splits import SPLITS, quotas, split_ratios
+from qwen_vad.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -67,16 +69,21 @@ def one_axis_conditions(cfg: DataConfig) -> list[Condition]:
 def make_plan(cfg: DataConfig, categories: dict[str, list[str]]) -> list[BaseClipPlan]:
     """``categories`` maps each label to the categories available for it. NONSPEECH clips
     take the categories in turn within each split, so they are balanced across categories."""
-    ratios = {s: getattr(cfg.splits, s) for s in SPLITS}
+    ratios = split_ratios(cfg.splits)
     for label in (SPEECH, NONSPEECH):
         if not categories.get(label):
-            raise ValueError(f"no source offers {label} material; check data.sources")
+            offered = ", ".join(f"{lab}: {cats}" for lab, cats in sorted(categories.items())) or "nothing"
+            raise ConfigError(
+                f"no source in data.sources offers {label} material (they offer {offered}); a dataset needs both "
+                "labels: add a source with it, or check speech_categories / speech_labels / categories"
+            )
     turn = {(label, split): itertools.cycle(categories[label]) for label in (SPEECH, NONSPEECH) for split in SPLITS}
 
     def plan(label: str, split: str, conditions: tuple[Condition, ...]) -> BaseClipPlan:
         return BaseClipPlan(label, next(turn[label, split]), split, conditions)
 
     if cfg.design == "factorial":
+        check_conditions(cfg, factorial_conditions(cfg), "data")
         return [
             plan(label, split, (condition,))
             for condition in factorial_conditions(cfg)
@@ -86,10 +93,25 @@ def make_plan(cfg: DataConfig, categories: dict[str, list[str]]) -> list[BaseCli
         ]
     if cfg.design == "one_axis":
         conditions = tuple(one_axis_conditions(cfg))
+        check_conditions(cfg, conditions, "data.one_axis")
         return [
             plan(label, split, conditions)
             for label in (SPEECH, NONSPEECH)
             for split, count in quotas(cfg.base_clips_per_class, ratios).items()
             for _ in range(count)
         ]
-    raise ValueError(f"data.design must be 'factorial' or 'one_axis', got {cfg.design!r}")
+    raise ConfigError(f"data.design must be 'factorial' or 'one_axis', got {cfg.design!r}")
+
+
+def check_conditions(cfg: DataConfig, conditions: Sequence[Condition], where: str) -> None:
+    """Condition values that would fail only at render time, after hygiene, fail here."""
+    if not conditions:
+        raise ConfigError(f"{where}: no conditions; durations_ms, snrs_db, reverb_rt60_s and filters each need a value")
+    unknown = sorted({c.filter for c in conditions} - {NO_FILTER, *FILTERS})
+    if unknown:
+        raise ConfigError(f"{where}.filters: unknown filter(s) {unknown}; valid: {', '.join([NO_FILTER, *FILTERS])}")
+    if any(c.duration_ms <= 0 for c in conditions):
+        raise ConfigError(f"{where}.durations_ms must be positive, got {sorted({c.duration_ms for c in conditions})}")
+    longest = max(c.duration_ms for c in conditions)
+    if 0 < cfg.container_ms < longest:
+        raise ConfigError(f"data.container_ms={cfg.container_ms} is shorter than the longest clip ({longest} ms)")

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qwen_vad import SPEECH
+from qwen_vad import LABELS, SPEECH
 from qwen_vad.audio.mix import peak_normalise
 from qwen_vad.baselines.silero import SileroVAD
 from qwen_vad.baselines.webrtc import webrtc_activity
 from qwen_vad.config import HygieneConfig
+from qwen_vad.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class HygieneChecker:
         self.cfg = cfg
         self.peak_dbfs = peak_dbfs
         self.silero = SileroVAD() if cfg.silero else None
+        for label in LABELS:  # a misspelled VAD fails before any audio is read
+            self.vads_for(label)
 
     def measure(self, clean_clips: Sequence[np.ndarray]) -> list[Activity]:
         # WebRTC's decisions depend on the absolute level (measured: white noise at -20 dBFS RMS
@@ -54,5 +57,5 @@ class HygieneChecker:
         vads = self.cfg.speech_vads if label == SPEECH else self.cfg.nonspeech_vads
         unknown = [v for v in vads if v not in ("webrtc", "silero")]
         if unknown:
-            raise ValueError(f"data.hygiene: unknown VAD(s) {unknown}; valid: webrtc, silero")
+            raise ConfigError(f"data.hygiene: unknown VAD(s) {unknown}; valid: webrtc, silero")
         return [v for v in vads if v != "silero" or self.silero]

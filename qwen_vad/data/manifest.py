@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from qwen_vad.errors import BadInputError, MissingInputError
+
 MANIFEST_COLUMNS = (
     "clip_id", "path", "split", "label", "category", "duration_ms", "snr_db", "reverb_rt60_s",
     "filter", "base_clip_id", "source", "group", "origin", "webrtc_activity", "silero_activity",
@@ -28,9 +30,9 @@ def write_manifest(rows: list[dict], dataset_dir: Path) -> pd.DataFrame:
 def read_manifest(dataset_dir: str | Path) -> pd.DataFrame:
     path = Path(dataset_dir) / MANIFEST_PARQUET
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no manifest; build the dataset with `python -m qwen_vad.data exp=...`")
+        raise MissingInputError(f"{path}: no manifest; build the dataset with `python -m qwen_vad.data exp=...`")
     frame = pd.read_parquet(path)
     missing = [c for c in MANIFEST_COLUMNS if c not in frame.columns]
     if missing:
-        raise ValueError(f"{path}: manifest lacks columns {missing}")
+        raise BadInputError(f"{path}: manifest lacks columns {missing}; rebuild the dataset (force=true)")
     return frame

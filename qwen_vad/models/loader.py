@@ -15,6 +15,7 @@ import torch
 from huggingface_hub import constants as hub_constants
 from huggingface_hub import try_to_load_from_cache
 from peft import PeftModel
+from safetensors import SafetensorError
 from transformers import (
     AutoProcessor,
     BitsAndBytesConfig,
@@ -87,8 +88,14 @@ def load_model(cfg: ModelConfig) -> tuple[PreTrainedModel | PeftModel, Processor
             quantization_config=_four_bit_config() if load_in_4bit else None,
         )
         processor = AutoProcessor.from_pretrained(checkpoint)
-    except OSError as err:
+    except (OSError, ValueError, SafetensorError) as err:
         if Path(checkpoint).exists():
+            # A local folder with missing, truncated or corrupt files (weights, config, tokenizer).
+            raise ModelLoadError(
+                f"{checkpoint}: the checkpoint could not be read ({type(err).__name__}: {err}). Copy or download "
+                "it again, or point model.name_or_path at another checkpoint folder."
+            ) from err
+        if not isinstance(err, OSError):
             raise
         # A hub id that is not cached and could not be downloaded (no network, gated, typo).
         hint = _local_copy_hint(checkpoint)

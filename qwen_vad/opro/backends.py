@@ -16,6 +16,7 @@ from typing import Protocol
 
 from transformers import PreTrainedModel, ProcessorMixin
 
+from qwen_vad.errors import ConfigError
 from qwen_vad.config import OproConfig
 from qwen_vad.opro.local_lm import LazyHFOptimizer, LocalChatOptimizer
 from qwen_vad.opro.openai_client import OpenAIChatOptimizer
@@ -45,4 +46,4 @@ def open_optimizer(cfg: OproConfig, seed: int, model: PreTrainedModel, processor
     elif cfg.optimizer == "self":
         yield LocalChatOptimizer("self", model, processor.tokenizer, processor, cfg.temperature, cfg.max_new_tokens, seed)
     else:
-        raise ValueError(f"opro.optimizer must be one of {', '.join(OPTIMIZERS)}, got {cfg.optimizer!r}")
+        raise ConfigError(f"opro.optimizer must be one of {', '.join(OPTIMIZERS)}, got {cfg.optimizer!r}")

@@ -18,13 +18,14 @@ import urllib.error
 import urllib.request
 
 from qwen_vad.config import OpenAIOptimizerConfig
+from qwen_vad.errors import UserError
 
 log = logging.getLogger(__name__)
 
 RETRIED_HTTP_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
-class OptimizerError(RuntimeError):
+class OptimizerError(UserError, RuntimeError):
     """The optimizer cannot give proposals; the message says what to change."""
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from qwen_vad.errors import UserError
 from qwen_vad.cli import config_yaml
 from qwen_vad.config import Config
 from qwen_vad.opro.history import HISTORY_FILE, read_events
@@ -31,7 +32,7 @@ CHANGEABLE_ON_RESUME = (
 )  # fmt: skip
 
 
-class ResumeError(RuntimeError):
+class ResumeError(UserError, RuntimeError):
     pass
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from qwen_vad.errors import ConfigError
 from qwen_vad.config import OproConfig
 from qwen_vad.opro.backends import Optimizer
 from qwen_vad.opro.candidates import PROMPT_CLOSE, PROMPT_OPEN, extract_proposals, make_candidate
@@ -57,9 +58,9 @@ class Search:
     def run(self) -> ScoredPrompt:
         """Search until a budget is spent; the best prompt on dev."""
         if self.cfg.mode not in MODES:
-            raise ValueError(f"opro.mode must be one of {', '.join(MODES)}, got {self.cfg.mode!r}")
+            raise ConfigError(f"opro.mode must be one of {', '.join(MODES)}, got {self.cfg.mode!r}")
         if not self.cfg.seed_prompts:
-            raise ValueError("opro.seed_prompts is empty: the search starts from at least one prompt")
+            raise ConfigError("opro.seed_prompts is empty: the search starts from at least one prompt")
         state = self.history.state
         if state.completed_step < 0:
             self.score_seeds()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
+from qwen_vad.errors import MissingInputError
 from qwen_vad.config import Config
 from qwen_vad.prompts import PromptError, load_prompt
 from qwen_vad.report.load import Analysis, from_repo, latest_analysis, read_analysis
@@ -56,11 +57,11 @@ def analysis_run(cfg: Config, exp: str) -> Analysis:
     if cfg.runs:
         folder = Path(cfg.runs[0])
         if not (folder / "metrics.json").is_file():
-            raise FileNotFoundError(f"runs: {folder} is not an analyze run folder (no metrics.json)")
+            raise MissingInputError(f"runs: {folder} is not an analyze run folder (no metrics.json)")
         return read_analysis(folder)
     analysis = latest_analysis(cfg.paths.results_dir, exp)
     if analysis is None:
-        raise FileNotFoundError(
+        raise MissingInputError(
             f"no finished analyze run for {exp!r} under {cfg.paths.results_dir}; run `python -m qwen_vad.analyze exp={exp}` first"
         )
     return analysis

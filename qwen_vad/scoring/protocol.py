@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from qwen_vad.errors import ConfigError
 from qwen_vad.analysis.jsonable import to_jsonable
 from qwen_vad.analysis.metrics import classification_metrics
 from qwen_vad.config import Config, EvaluateConfig
@@ -51,7 +52,7 @@ def protocol_splits(cfg: Config) -> list[str]:
     split. Generate mode needs no threshold, but is scored on dev all the same, so every row of
     the matrix carries the same dev evidence."""
     if cfg.split not in SPLIT_NAMES:
-        raise ValueError(f"split must be one of {', '.join(SPLIT_NAMES)}, got {cfg.split!r}")
+        raise ConfigError(f"split must be one of {', '.join(SPLIT_NAMES)}, got {cfg.split!r}")
     return list(dict.fromkeys([THRESHOLD_SPLIT, cfg.split]))
 
 

@@ -23,6 +23,7 @@ from torch.utils.data import Dataset
 
 from qwen_vad import SPEECH
 from qwen_vad.audio.io import AudioError, load_audio
+from qwen_vad.errors import BadInputError
 from qwen_vad.scoring_run import is_speech_label
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,10 @@ def load_split(manifest: pd.DataFrame, split: str, dataset_dir: Path, seed: int)
     rows = manifest[manifest["split"] == split]
     labels = is_speech_label(rows["label"])
     if labels.all() or not labels.any():
-        raise ValueError(f"the {split} split must hold SPEECH and NONSPEECH clips; it holds {len(rows)} clips of one class")
+        raise BadInputError(
+            f"the {split} split must hold SPEECH and NONSPEECH clips; it holds {len(rows)} clips of one class "
+            "(a split with ratio 0 in the dataset's data.splits holds none)"
+        )
     clips, skipped = [], []
     for row in rows.itertuples(index=False):
         try:
@@ -82,5 +86,5 @@ def load_split(manifest: pd.DataFrame, split: str, dataset_dir: Path, seed: int)
             continue
         clips.append(LabelledClip(clip_id=row.clip_id, audio=audio, is_speech=row.label == SPEECH))
     if not clips:
-        raise ValueError(f"no readable {split} clip in {dataset_dir}")
+        raise BadInputError(f"no readable {split} clip in {dataset_dir}; rebuild the dataset (force=true)")
     return LoadedSplit(dataset=ClipDataset(clips, seed), skipped=skipped)

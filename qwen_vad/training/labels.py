@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import torch
 
+from qwen_vad.errors import ConfigError
+
 IGNORE_INDEX = -100  # what torch's cross-entropy skips
 
 ANSWER = "answer"  # the answer letter only
@@ -24,7 +26,7 @@ END_OF_TURN_POSITION = -1
 
 def check_loss_mode(mode: str) -> None:
     if mode not in LOSS_MODES:
-        raise ValueError(f"unknown loss.mode {mode!r}; choose one of {', '.join(LOSS_MODES)}")
+        raise ConfigError(f"unknown loss.mode {mode!r}; choose one of {', '.join(LOSS_MODES)}")
 
 
 def training_labels(

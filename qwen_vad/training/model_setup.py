@@ -19,6 +19,7 @@ from transformers import PreTrainedModel, ProcessorMixin, set_seed
 
 from qwen_vad.config import Config, FinetuneConfig
 from qwen_vad.distributed import local_rank, world_size
+from qwen_vad.errors import ConfigError
 from qwen_vad.models.loader import load_model, resolve_device
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ def training_device(requested: str) -> str:
 def load_trainable_model(cfg: Config, device: str) -> tuple[PeftModel, ProcessorMixin]:
     m = cfg.model
     if m.adapter is not None:
-        raise ValueError(
+        raise ConfigError(
             f"model.adapter={m.adapter!r}: fine-tuning trains a new adapter on the base model; "
             "set model.adapter=null (evaluate an adapter with python -m qwen_vad.evaluate model.adapter=...)"
         )
@@ -73,7 +74,7 @@ def prepare_for_training(model: PreTrainedModel, gradient_checkpointing: bool, q
 
 def lora_config(cfg: FinetuneConfig) -> PeftLoraConfig:
     if not cfg.lora.target_modules:
-        raise ValueError("finetune.lora.target_modules is empty: LoRA needs at least one module to adapt")
+        raise ConfigError("finetune.lora.target_modules is empty: LoRA needs at least one module to adapt")
     names = "|".join(sorted(set(cfg.lora.target_modules)))
     return PeftLoraConfig(
         r=cfg.lora.r,

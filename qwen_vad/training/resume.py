@@ -17,6 +17,7 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from qwen_vad.cli import config_yaml
 from qwen_vad.config import Config
+from qwen_vad.errors import UserError
 from qwen_vad.runs import Run, find_runs, run_status
 from qwen_vad.settings import flat_settings
 from qwen_vad.training.trainer import CHECKPOINTS_FOLDER
@@ -25,8 +26,8 @@ from qwen_vad.training.trainer import CHECKPOINTS_FOLDER
 CHANGEABLE_ON_RESUME = ("resume", "force", "evaluate.", "decoding.batch_size")
 
 
-class ResumeError(RuntimeError):
-    pass
+class ResumeError(UserError, RuntimeError):
+    """A resume=true run that cannot continue; the message says which run and why."""
 
 
 @dataclass(frozen=True)

@@ -19,16 +19,17 @@ from collections.abc import Sequence
 import torch
 
 from qwen_vad.config import SpecAugmentConfig
+from qwen_vad.errors import ConfigError
 
 
 class SpecAugment:
     def __init__(self, cfg: SpecAugmentConfig) -> None:
         if not 0.0 <= cfg.probability <= 1.0:
-            raise ValueError(f"finetune.specaugment.probability must be in [0, 1], got {cfg.probability}")
+            raise ConfigError(f"finetune.specaugment.probability must be in [0, 1], got {cfg.probability}")
         if cfg.freq_mask_bins < 0:
-            raise ValueError(f"finetune.specaugment.freq_mask_bins must be >= 0, got {cfg.freq_mask_bins}")
+            raise ConfigError(f"finetune.specaugment.freq_mask_bins must be >= 0, got {cfg.freq_mask_bins}")
         if not 0.0 <= cfg.time_mask_fraction < 1.0:
-            raise ValueError(f"finetune.specaugment.time_mask_fraction must be in [0, 1), got {cfg.time_mask_fraction}")
+            raise ConfigError(f"finetune.specaugment.time_mask_fraction must be in [0, 1), got {cfg.time_mask_fraction}")
         self.cfg = cfg
 
     @property

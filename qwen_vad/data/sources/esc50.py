@@ -17,12 +17,15 @@ from qwen_vad.audio.io import SAMPLE_RATE
 from qwen_vad.data.sources.base import Segment
 from qwen_vad.data.sources.windows import (
     FileMeta,
+    SkipLog,
     Windowing,
     Windows,
+    material_by_group,
     require_category,
     segments_from_files,
     seeded_order,
 )
+from qwen_vad.errors import BadInputError, ConfigError, MissingInputError
 
 # All 50 ESC-50 classes, grouped as in the ESC-50 paper (five macro classes of ten), and the
 # category each one becomes here.
@@ -157,27 +160,27 @@ class Esc50Source:
         ``folds``: the ESC-50 folds to use (all five by default). ``min_active_fraction``: share
         of non-silent 10 ms frames a second window needs (see ``loudest_windows``)."""
         if not 0.0 <= min_active_fraction <= 1.0:
-            raise ValueError(f"min_active_fraction must be in [0, 1], got {min_active_fraction}")
+            raise ConfigError(f"min_active_fraction must be in [0, 1], got {min_active_fraction}")
         self.root = Path(root)
         self.seed = seed
         self.windowing = Windowing(segment_ms, max_windows, min_ms)
         self.min_active_fraction = min_active_fraction
-        self.skipped: list[tuple[str, str]] = []
+        self.skipped = SkipLog()
         self._rows = self._read_metadata(tuple(folds))
 
     def _read_metadata(self, folds: tuple[int, ...]) -> pd.DataFrame:
         csv = self.root / "meta" / "esc50.csv"
         if not csv.is_file():
-            raise FileNotFoundError(f"{csv}: no such file; {LAYOUT}")
+            raise MissingInputError(f"{csv}: no such file; {LAYOUT}")
         if not (self.root / "audio").is_dir():
-            raise FileNotFoundError(f"{self.root / 'audio'}: no such folder; {LAYOUT}")
+            raise MissingInputError(f"{self.root / 'audio'}: no such folder; {LAYOUT}")
         rows = pd.read_csv(csv)
         missing = [c for c in REQUIRED_COLUMNS if c not in rows.columns]
         if missing:
-            raise ValueError(f"{csv}: missing columns {missing}; ESC-50's metadata has {list(REQUIRED_COLUMNS)}")
+            raise BadInputError(f"{csv}: missing columns {missing}; ESC-50's metadata has {list(REQUIRED_COLUMNS)}")
         unknown = sorted(set(rows["category"]) - set(ESC50_CATEGORIES))
         if unknown:
-            raise ValueError(f"{csv}: classes {unknown} are not ESC-50 classes; known: {sorted(ESC50_CATEGORIES)}")
+            raise BadInputError(f"{csv}: classes {unknown} are not ESC-50 classes; known: {sorted(ESC50_CATEGORIES)}")
         rows = rows[rows["fold"].isin(folds)]
         rows = rows.assign(our_category=rows["category"].map(ESC50_CATEGORIES))
         return rows.sort_values("filename").reset_index(drop=True)
@@ -185,14 +188,19 @@ class Esc50Source:
     def categories(self) -> dict[str, str]:
         return {name: NONSPEECH for name in sorted(set(self._rows["our_category"]))}
 
-    def iter_segments(self, category: str) -> Iterator[Segment]:
+    def group_material(self, category: str) -> dict[str, float]:
+        return material_by_group(self._metas(category), self.windowing, self.root, self.skipped)
+
+    def _metas(self, category: str) -> list[FileMeta]:
         require_category(category, self.categories(), self.name)
         rows = self._rows[self._rows["our_category"] == category]
-        metas = [
+        return [
             FileMeta(self.root / "audio" / filename, NONSPEECH, category, f"{self.name}:{src_file}")
             for filename, src_file in zip(rows["filename"], rows["src_file"], strict=True)
         ]
-        ordered = seeded_order(metas, self.seed, category)
+
+    def iter_segments(self, category: str) -> Iterator[Segment]:
+        ordered = seeded_order(self._metas(category), self.seed, category)
         return segments_from_files(
             ordered,
             self.root,

@@ -20,7 +20,8 @@ from datasets import Audio, ClassLabel, Dataset, DatasetDict, load_dataset, load
 from qwen_vad import NONSPEECH, SPEECH
 from qwen_vad.audio.io import AudioError, to_mono_16k
 from qwen_vad.data.sources.base import Segment
-from qwen_vad.data.sources.windows import Windowing, cut_segments, note_skip, require_category, seeded_order
+from qwen_vad.data.sources.windows import SkipLog, Windowing, cut_segments, note_skip, require_category, seeded_order
+from qwen_vad.errors import BadInputError, MissingInputError
 
 SAVE_HINT = "point root at a local copy written with Dataset.save_to_disk (or DatasetDict.save_to_disk)"
 
@@ -32,18 +33,18 @@ def load_split(root: str | Path, split: str) -> Dataset:
         try:
             loaded = load_from_disk(str(path))
         except FileNotFoundError as err:
-            raise FileNotFoundError(f"{path}: not a dataset saved with save_to_disk ({err}); {SAVE_HINT}") from err
+            raise MissingInputError(f"{path}: not a dataset saved with save_to_disk ({err}); {SAVE_HINT}") from err
         if isinstance(loaded, DatasetDict):
             if split not in loaded:
-                raise ValueError(f"{path}: no split {split!r}; it has {sorted(loaded)}")
+                raise BadInputError(f"{path}: no split {split!r}; it has {sorted(loaded)}")
             return loaded[split]
         return loaded
     if path.is_absolute() or str(root).startswith((".", "~")):
-        raise FileNotFoundError(f"{path}: no such folder; {SAVE_HINT}")
+        raise MissingInputError(f"{path}: no such folder; {SAVE_HINT}")
     try:
         return load_dataset(str(root), split=split)
     except Exception as err:  # offline, unknown id, missing split: datasets raises many types
-        raise FileNotFoundError(
+        raise MissingInputError(
             f"hf: {root!r} is not a local folder and loading it from the Hugging Face hub failed ({err}); {SAVE_HINT}"
         ) from err
 
@@ -52,11 +53,11 @@ def decode_audio(value: dict[str, bytes | str | None], name: str) -> np.ndarray:
     """An ``Audio(decode=False)`` cell (``{"bytes": ..., "path": ...}``) as 16 kHz mono float32."""
     data, path = value.get("bytes"), value.get("path")
     if not data and not path:
-        raise AudioError(f"{name}: the row holds neither audio bytes nor a path")
+        raise AudioError(f"{name}: the row holds neither audio bytes nor a path", "no audio in the row")
     try:
         audio, rate = sf.read(io.BytesIO(data) if data else str(path), dtype="float64", always_2d=False)
     except Exception as err:  # soundfile raises several types (LibsndfileError, RuntimeError, ...)
-        raise AudioError(f"{name}: unreadable audio ({err})") from err
+        raise AudioError(f"{name}: unreadable audio ({err})", "unreadable audio") from err
     return to_mono_16k(audio, rate, name=name)
 
 
@@ -103,12 +104,12 @@ class HfSource:
         self.split = split
         self.audio_column = audio_column
         self.name = source_name
-        self.skipped: list[tuple[str, str]] = []
+        self.skipped = SkipLog()
         dataset = load_split(root, split)
         wanted = [c for c in (audio_column, label_column, category_column, group_column) if c is not None]
         missing = [c for c in wanted if c not in dataset.column_names]
         if missing:
-            raise ValueError(f"hf {root}: no columns {missing}; it has {dataset.column_names}")
+            raise BadInputError(f"hf {root}: no columns {missing}; it has {dataset.column_names}")
         self._dataset = dataset.cast_column(audio_column, Audio(decode=False))
         self._rows = self._row_table(label_column, tuple(speech_values), category_column, group_column)
 
@@ -121,7 +122,7 @@ class HfSource:
         names = label_names(self._dataset, label_column, table[label_column])
         unlabelled = int(names.isna().sum())
         if unlabelled:
-            note_skip(self.skipped, f"{self.split}/* ({unlabelled} rows)", f"no value in label column {label_column!r}")
+            note_skip(self.skipped, f"{self.split}/*", f"no value in label column {label_column!r}", f"{unlabelled} rows")
         row_names = pd.Series([f"{self.split}/{i}" for i in table.index], index=table.index)
         rows = pd.DataFrame(
             {
@@ -132,15 +133,21 @@ class HfSource:
         )
         rows = rows[names.notna().to_numpy()]
         if rows.empty:
-            raise ValueError(f"hf {self.root}: no row of split {self.split!r} has a label in column {label_column!r}")
+            raise BadInputError(f"hf {self.root}: no row of split {self.split!r} has a label in column {label_column!r}")
         mixed = sorted(c for c, labels in rows.groupby("category")["label"] if labels.nunique() > 1)
         if mixed:
-            raise ValueError(f"hf {self.root}: categories {mixed} mix SPEECH and NONSPEECH rows; a category needs one label")
+            raise BadInputError(f"hf {self.root}: categories {mixed} mix SPEECH and NONSPEECH rows; a category needs one label")
         return rows
 
     def categories(self) -> dict[str, str]:
         first = self._rows.drop_duplicates("category").sort_values("category")
         return dict(zip(first["category"].tolist(), first["label"].tolist(), strict=True))
+
+    def group_material(self, category: str) -> dict[str, float]:
+        """Rows per group, each counted as one window (a row's length is known only by decoding)."""
+        require_category(category, self.categories(), self.name)
+        counts = self._rows.loc[self._rows["category"] == category, "group"].value_counts()
+        return {f"{self.name}:{group}": n * self.windowing.segment_ms / 1000 for group, n in counts.items()}
 
     def iter_segments(self, category: str) -> Iterator[Segment]:
         require_category(category, self.categories(), self.name)
@@ -155,9 +162,9 @@ class HfSource:
             try:
                 audio = decode_audio(self._dataset[index][self.audio_column], name)
             except AudioError as err:
-                note_skip(self.skipped, name, str(err))
+                note_skip(self.skipped, name, err.reason, str(err).removeprefix(f"{name}: "))
                 continue
-            segments, reason = cut_segments(
+            segments, why = cut_segments(
                 audio,
                 name,
                 label=label,
@@ -168,5 +175,5 @@ class HfSource:
                 pick=self.windowing.spread,
             )
             if not segments:
-                note_skip(self.skipped, name, reason)
+                note_skip(self.skipped, name, *why)
             yield from segments

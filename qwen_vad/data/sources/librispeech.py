@@ -13,14 +13,21 @@ from qwen_vad import SPEECH
 from qwen_vad.data.sources.base import Segment
 from qwen_vad.data.sources.windows import (
     FileMeta,
+    SkipLog,
     Windowing,
+    list_audio_files,
+    material_by_group,
+    note_skip,
+    relative_name,
     require_category,
     segments_from_files,
     seeded_order,
 )
+from qwen_vad.errors import MissingInputError
 
 LAYOUT = "LibriSpeech expects <root>/<split>/<speaker>/<chapter>/<speaker>-<chapter>-<utterance>.flac"
 CATEGORY = "speech"
+MISPLACED = "not at <split>/<speaker>/<chapter>/<file>"
 
 
 class LibriSpeechSource:
@@ -43,26 +50,38 @@ class LibriSpeechSource:
         self.root = Path(root)
         self.seed = seed
         self.windowing = Windowing(segment_ms, max_windows, min_ms)
-        self.skipped: list[tuple[str, str]] = []
+        self.skipped = SkipLog()
         if not self.root.is_dir():
-            raise FileNotFoundError(f"{self.root}: no such folder; {LAYOUT}")
+            raise MissingInputError(f"{self.root}: no such folder; {LAYOUT}")
         split_folders = sorted(p for p in self.root.iterdir() if p.is_dir())
         if splits is not None:
             missing = sorted(set(splits) - {p.name for p in split_folders})
             if missing:
-                raise FileNotFoundError(f"{self.root}: no split folders {missing}; {LAYOUT}")
+                raise MissingInputError(f"{self.root}: no split folders {missing}; {LAYOUT}")
             split_folders = [p for p in split_folders if p.name in splits]
-        # The glob pins the depth, so stray audio elsewhere under root is not taken for speech.
-        self._files = sorted(path for folder in split_folders for path in folder.glob("*/*/*.flac"))
+        # The depth is pinned, so stray audio elsewhere under root is not taken for speech (it is
+        # counted as skipped, like the .trans.txt transcripts).
+        self._files = []
+        for folder in split_folders:
+            for path in list_audio_files(folder, self.root, self.skipped):
+                if len(path.relative_to(folder).parts) == 3:
+                    self._files.append(path)
+                else:
+                    note_skip(self.skipped, relative_name(path, self.root), MISPLACED)
         if not self._files:
-            raise FileNotFoundError(f"{self.root}: no .flac files at <split>/<speaker>/<chapter>/; {LAYOUT}")
+            raise MissingInputError(f"{self.root}: no audio files at <split>/<speaker>/<chapter>/; {LAYOUT}")
 
     def categories(self) -> dict[str, str]:
         return {CATEGORY: SPEECH}
 
     def iter_segments(self, category: str) -> Iterator[Segment]:
+        ordered = seeded_order(self._metas(category), self.seed, category)
+        return segments_from_files(ordered, self.root, self.name, self.windowing, self.skipped)
+
+    def group_material(self, category: str) -> dict[str, float]:
+        return material_by_group(self._metas(category), self.windowing, self.root, self.skipped)
+
+    def _metas(self, category: str) -> list[FileMeta]:
         require_category(category, self.categories(), self.name)
         # <split>/<speaker>/<chapter>/<file>: the speaker is the grandparent folder.
-        metas = [FileMeta(path, SPEECH, CATEGORY, f"{self.name}:{path.parent.parent.name}") for path in self._files]
-        ordered = seeded_order(metas, self.seed, category)
-        return segments_from_files(ordered, self.root, self.name, self.windowing, self.skipped)
+        return [FileMeta(path, SPEECH, CATEGORY, f"{self.name}:{path.parent.parent.name}") for path in self._files]

@@ -11,12 +11,16 @@ from qwen_vad.data.sources.base import Segment
 from qwen_vad.data.sources.folder import files_by_category
 from qwen_vad.data.sources.windows import (
     FileMeta,
+    SkipLog,
     Windowing,
+    material_by_group,
+    note_skip,
     relative_name,
     require_category,
     segments_from_files,
     seeded_order,
 )
+from qwen_vad.errors import MissingInputError
 
 CATEGORY_LABELS = {"music": NONSPEECH, "noise": NONSPEECH, "speech": SPEECH}
 LAYOUT = "MUSAN expects <root>/music/<sub-corpus>/*.wav, <root>/noise/... and/or <root>/speech/..."
@@ -33,7 +37,7 @@ def vocal_music(music_folder: Path) -> set[str]:
     for subcorpus in sorted(p for p in music_folder.iterdir() if p.is_dir()):
         annotations = subcorpus / "ANNOTATIONS"
         if not annotations.is_file():
-            raise FileNotFoundError(
+            raise MissingInputError(
                 f"{annotations}: missing; MUSAN ships one per music sub-corpus and it is needed to "
                 "leave out music with vocals (or set include_vocal_music=True)"
             )
@@ -65,15 +69,18 @@ class MusanSource:
         self.seed = seed
         self.windowing = Windowing(segment_ms, max_windows, min_ms)
         self.include_vocal_music = include_vocal_music
-        self.skipped: list[tuple[str, str]] = []
+        self.skipped = SkipLog()
         if not self.root.is_dir():
-            raise FileNotFoundError(f"{self.root}: no such folder; {LAYOUT}")
-        self._files = files_by_category(self.root, tuple(CATEGORY_LABELS))
+            raise MissingInputError(f"{self.root}: no such folder; {LAYOUT}")
+        self._files = files_by_category(self.root, self.skipped, tuple(CATEGORY_LABELS))
         if not self._files:
-            raise FileNotFoundError(f"{self.root}: no audio files in music/, noise/ or speech/; {LAYOUT}")
+            raise MissingInputError(f"{self.root}: no audio files in music/, noise/ or speech/; {LAYOUT}")
         if "music" in self._files and not include_vocal_music:
             vocal = vocal_music(self.root / "music")
-            instrumental = [p for p in self._files.pop("music") if p.stem not in vocal]
+            music = self._files.pop("music")
+            for path in (p for p in music if p.stem in vocal):
+                note_skip(self.skipped, relative_name(path, self.root), "music with vocals (include_vocal_music=false)")
+            instrumental = [p for p in music if p.stem not in vocal]
             if instrumental:
                 self._files["music"] = instrumental
 
@@ -81,10 +88,15 @@ class MusanSource:
         return {name: CATEGORY_LABELS[name] for name in self._files}
 
     def iter_segments(self, category: str) -> Iterator[Segment]:
+        ordered = seeded_order(self._metas(category), self.seed, category)
+        return segments_from_files(ordered, self.root, self.name, self.windowing, self.skipped)
+
+    def group_material(self, category: str) -> dict[str, float]:
+        return material_by_group(self._metas(category), self.windowing, self.root, self.skipped)
+
+    def _metas(self, category: str) -> list[FileMeta]:
         require_category(category, self.categories(), self.name)
-        metas = [
+        return [
             FileMeta(path, CATEGORY_LABELS[category], category, f"{self.name}:{relative_name(path, self.root)}")
             for path in self._files[category]
         ]
-        ordered = seeded_order(metas, self.seed, category)
-        return segments_from_files(ordered, self.root, self.name, self.windowing, self.skipped)

@@ -1,12 +1,21 @@
-"""From ``data.sources`` / ``data.background`` config entries to source objects."""
+"""From ``data.sources`` / ``data.background`` config entries to source objects.
+
+``data.sources`` is taken as given: the sources an experiment names are the only ones used. The
+built-in synthetic source is used when (and only when) it is named or no source is named at all.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from typing import Protocol
 
+from qwen_vad import SPEECH
 from qwen_vad.config import SourceConfig
 from qwen_vad.data.sources.base import Segment
+from qwen_vad.errors import ConfigError
+
+# What an experiment without data.sources gets.
+DEFAULT_SOURCE_NAME = "synthetic"
 
 
 class Source(Protocol):
@@ -19,6 +28,16 @@ class Source(Protocol):
 
     def iter_segments(self, category: str) -> Iterator[Segment]:
         """Clean segments of one category, in a deterministic seeded order."""
+
+    def group_material(self, category: str) -> dict[str, float] | None:
+        """Usable seconds of audio per leakage group of one category, from metadata, so groups
+        can be assigned to splits by material; None when the groups cannot be listed (an
+        endless generated stream): they are then assigned by a hash."""
+
+
+def effective_sources(sources: Mapping[str, SourceConfig]) -> dict[str, SourceConfig]:
+    """The sources a dataset is built from: those named, or the synthetic one when none is."""
+    return dict(sources) if sources else {DEFAULT_SOURCE_NAME: SourceConfig()}
 
 
 def _windows(cfg: SourceConfig) -> dict:
@@ -100,7 +119,7 @@ class CategorySubset:
         offered = source.categories()
         unknown = [c for c in keep if c not in offered]
         if unknown:
-            raise ValueError(f"{where}: categories {unknown} are not offered; it offers {sorted(offered)}")
+            raise ConfigError(f"{where}.categories: {unknown} are not offered; it offers {sorted(offered)}")
         self.inner, self.name = source, source.name
         self._categories = {c: offered[c] for c in keep}
         self.skipped = getattr(source, "skipped", [])
@@ -111,25 +130,40 @@ class CategorySubset:
     def iter_segments(self, category: str) -> Iterator[Segment]:
         return self.inner.iter_segments(category)
 
+    def group_material(self, category: str) -> dict[str, float] | None:
+        return self.inner.group_material(category)
+
 
 def open_source(cfg: SourceConfig, seed: int, name: str, where: str, background: bool = False) -> Source:
     """``name`` (the key under data.sources) names folder and hf sources, so two folder
     corpora (say GTZAN and FMA) keep separate group namespaces."""
     if cfg.kind not in OPENERS:
-        raise ValueError(f"{where}.kind: unknown source kind {cfg.kind!r}; valid: {', '.join(OPENERS)}")
+        raise ConfigError(f"{where}.kind: unknown source kind {cfg.kind!r}; valid: {', '.join(OPENERS)}")
     if cfg.kind != "synthetic" and not cfg.root:
-        raise ValueError(f"{where}.root: a {cfg.kind} source needs the corpus folder")
-    source = OPENERS[cfg.kind](cfg, seed, name, background)
+        raise ConfigError(f"{where}.root: a {cfg.kind} source needs the corpus folder")
+    try:
+        source = OPENERS[cfg.kind](cfg, seed, name, background)
+    except ConfigError as err:  # an adapter's option check: say which config entry it was
+        raise ConfigError(f"{where}: {err}") from None
     return CategorySubset(source, cfg.categories, where) if cfg.categories else source
 
 
 def open_sources(cfgs: Mapping[str, SourceConfig], seed: int) -> dict[str, Source]:
-    if not cfgs:
-        raise ValueError("data.sources is empty: name at least one corpus or the synthetic source")
-    return {name: open_source(cfg, seed, name, f"data.sources.{name}") for name, cfg in cfgs.items()}
+    """The target sources of ``data.sources`` (see ``effective_sources``)."""
+    return {name: open_source(cfg, seed, name, f"data.sources.{name}") for name, cfg in effective_sources(cfgs).items()}
 
 
 def open_background(cfg: SourceConfig, seed: int) -> Source:
     """The background-noise pool. The synthetic kind has its own noise stream, disjoint from
-    the targets; a corpus should be one the targets do not use (e.g. MUSAN noise)."""
-    return open_source(cfg, seed, "background", "data.background", background=True)
+    the targets; a corpus should be one the targets do not use (e.g. MUSAN noise). Speech in
+    the background would put a voice under NONSPEECH clips, so it is refused."""
+    source = open_source(cfg, seed, "background", "data.background", background=True)
+    speech = sorted(c for c, label in source.categories().items() if label == SPEECH)
+    if speech:
+        others = sorted(c for c, label in source.categories().items() if label != SPEECH)
+        raise ConfigError(
+            f"data.background ({cfg.kind} at {cfg.root or '-'}) offers SPEECH categories {speech}: background "
+            "noise is mixed under NONSPEECH clips too. Set data.background.categories to non-speech ones "
+            f"({others or 'none offered'})."
+        )
+    return source

@@ -27,6 +27,7 @@ from qwen_vad.data.sources.base import Segment
 from qwen_vad.data.sources.synth import animals, environment, music, noise
 from qwen_vad.data.sources.synth.dsp import SoundGenerator, coloured_noise
 from qwen_vad.data.sources.synth.speech import speak
+from qwen_vad.errors import ConfigError
 
 # Sub-type generators of each non-speech target category.
 NONSPEECH_GENERATORS: dict[str, dict[str, SoundGenerator]] = {
@@ -68,9 +69,9 @@ class SyntheticSource:
 
     def __init__(self, seed: int, segment_ms: int = 2000, background: bool = False) -> None:
         if segment_ms <= 0:
-            raise ValueError(f"segment_ms must be positive, got {segment_ms}")
+            raise ConfigError(f"segment_ms must be positive, got {segment_ms}")
         if seed < 0:
-            raise ValueError(f"seed must be a non-negative integer (numpy SeedSequence entropy), got {seed}")
+            raise ConfigError(f"seed must be a non-negative integer (numpy SeedSequence entropy), got {seed}")
         self.seed = int(seed)
         self.segment_ms = int(segment_ms)
         self.background = background
@@ -86,6 +87,12 @@ class SyntheticSource:
         self._check_category(category)
         for index in itertools.count():
             yield self.segment(category, index)
+
+    def group_material(self, category: str) -> None:
+        """None: the streams are endless, so their groups cannot be listed; the split of a
+        synthetic group is a hash of it (``qwen_vad.data.splits.split_of_group``)."""
+        self._check_category(category)
+        return None
 
     def segment(self, category: str, index: int) -> Segment:
         """Segment number ``index`` of ``category``, computed independently of all others."""
@@ -126,7 +133,7 @@ class SyntheticSource:
     def _check_category(self, category: str) -> None:
         if category not in self.categories():
             pool = "background pool" if self.background else "target streams"
-            raise ValueError(
+            raise ConfigError(
                 f"synthetic source ({pool}) has no category {category!r}; choose one of {sorted(self.categories())}"
             )
 

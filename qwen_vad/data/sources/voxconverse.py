@@ -19,6 +19,7 @@ from qwen_vad import NONSPEECH, SPEECH
 from qwen_vad.audio.io import SAMPLE_RATE, AudioError, to_mono_16k
 from qwen_vad.data.sources.base import Segment
 from qwen_vad.data.sources.windows import (
+    SkipLog,
     format_origin,
     is_silent,
     list_audio_files,
@@ -27,6 +28,7 @@ from qwen_vad.data.sources.windows import (
     require_category,
     seeded_order,
 )
+from qwen_vad.errors import ConfigError, MissingInputError
 
 SPEECH_CATEGORY = "speech"
 GAP_CATEGORY = "nonspeech_gap"
@@ -144,7 +146,7 @@ def read_window(path: Path, rate: int, frames: int, offset: int, size: int) -> n
         return None
     audio = to_mono_16k(raw, rate, name=str(path))[:size]
     if audio.size < size:
-        raise AudioError(f"{path}: file ends before {(offset + size) / SAMPLE_RATE:.3f}s")
+        raise AudioError(f"{path}: file ends before {(offset + size) / SAMPLE_RATE:.3f}s", "shorter than its RTTM")
     return audio
 
 
@@ -173,7 +175,7 @@ class VoxConverseSource:
         ``audio_dir`` / ``rttm_dir``: folders under ``root`` (the RTTMs ship per split, e.g.
         ``dev/``, in the VoxConverse repository)."""
         if segment_ms <= 0 or max_windows < 1 or edge_margin_ms < 0:
-            raise ValueError("segment_ms and max_windows must be positive and edge_margin_ms not negative")
+            raise ConfigError("segment_ms and max_windows_per_file must be positive and edge_margin_ms not negative")
         self.root = Path(root)
         self.seed = seed
         self.window = segment_ms * SAMPLE_RATE // 1000
@@ -181,15 +183,15 @@ class VoxConverseSource:
         self.margin = edge_margin_ms * SAMPLE_RATE // 1000
         self.include_overlapped_speech = include_overlapped_speech
         self.rttm_folder = self.root / rttm_dir
-        self.skipped: list[tuple[str, str]] = []
+        self.skipped = SkipLog()
         layout = f"VoxConverse expects <root>/{audio_dir}/<id>.wav and <root>/{rttm_dir}/<id>.rttm"
         audio_folder = self.root / audio_dir
         for folder in (audio_folder, self.rttm_folder):
             if not folder.is_dir():
-                raise FileNotFoundError(f"{folder}: no such folder; {layout}")
-        self._recordings = list_audio_files(audio_folder)
+                raise MissingInputError(f"{folder}: no such folder; {layout}")
+        self._recordings = list_audio_files(audio_folder, self.root, self.skipped)
         if not self._recordings:
-            raise FileNotFoundError(f"{audio_folder}: no audio files; {layout}")
+            raise MissingInputError(f"{audio_folder}: no audio files; {layout}")
 
     def categories(self) -> dict[str, str]:
         return dict(CATEGORY_LABELS)
@@ -198,21 +200,46 @@ class VoxConverseSource:
         require_category(category, self.categories(), self.name)
         return self._segments(category)
 
+    def group_material(self, category: str) -> dict[str, float]:
+        """Seconds of windows each recording offers in ``category``, from its RTTM and audio
+        header (no audio is decoded); 0 for a recording that will be skipped."""
+        require_category(category, self.categories(), self.name)
+        material = {}
+        for path in self._recordings:
+            try:
+                starts = self._window_starts(path, category)[0]
+            except (OSError, RuntimeError, ValueError):
+                starts = []
+            material[self._group(path)] = len(starts) * self.window / SAMPLE_RATE
+        return material
+
     def _segments(self, category: str) -> Iterator[Segment]:
         for path in seeded_order(self._recordings, self.seed, category):
             name = relative_name(path, self.root)
+            rttm = self._rttm(path)
+            if not rttm.is_file():
+                note_skip(self.skipped, name, "no RTTM file", relative_name(rttm, self.root))
+                continue
             try:
                 yield from self._recording_segments(path, name, category)
-            # Unreadable audio (soundfile raises RuntimeError subclasses), missing or malformed
-            # RTTM (OSError, ValueError) and AudioError (a ValueError) skip the recording.
-            except (OSError, RuntimeError, ValueError) as err:
-                note_skip(self.skipped, name, str(err))
+            # Unreadable audio (soundfile raises RuntimeError subclasses), a malformed RTTM
+            # (ValueError) or audio shorter than its RTTM says (AudioError) skip the recording.
+            except AudioError as err:
+                note_skip(self.skipped, name, err.reason, str(err))
+            except (OSError, RuntimeError) as err:
+                note_skip(self.skipped, name, "unreadable audio", str(err))
+            except ValueError as err:
+                note_skip(self.skipped, name, "malformed RTTM", str(err))
 
-    def _recording_segments(self, path: Path, name: str, category: str) -> Iterator[Segment]:
-        rttm = self.rttm_folder / f"{path.stem}.rttm"
-        if not rttm.is_file():
-            raise FileNotFoundError(f"no RTTM file {relative_name(rttm, self.root)}")
-        turns = read_rttm(rttm)
+    def _rttm(self, path: Path) -> Path:
+        return self.rttm_folder / f"{path.stem}.rttm"
+
+    def _group(self, path: Path) -> str:
+        return f"{self.name}:{path.stem}"
+
+    def _window_starts(self, path: Path, category: str) -> tuple[list[int], int, int]:
+        """Where the recording's windows of ``category`` start, its sample rate and frames."""
+        turns = read_rttm(self._rttm(path))
         info = sf.info(str(path))
         duration = info.frames * SAMPLE_RATE // info.samplerate
         if category == SPEECH_CATEGORY:
@@ -220,8 +247,12 @@ class VoxConverseSource:
         else:
             spans = gaps_between(speech_regions(turns), duration)
         starts = spread_choice(tile_windows(spans, self.window, self.margin, duration), self.max_windows)
+        return starts, info.samplerate, info.frames
+
+    def _recording_segments(self, path: Path, name: str, category: str) -> Iterator[Segment]:
+        starts, rate, frames = self._window_starts(path, category)
         for offset in starts:
-            audio = read_window(path, info.samplerate, info.frames, offset, self.window)
+            audio = read_window(path, rate, frames, offset, self.window)
             if audio is None:
                 continue  # silent stretch: no power to mix at an SNR, and not an example of either class
             yield Segment(
@@ -229,6 +260,6 @@ class VoxConverseSource:
                 label=CATEGORY_LABELS[category],
                 category=category,
                 source=self.name,
-                group=f"{self.name}:{path.stem}",
+                group=self._group(path),
                 origin=format_origin(name, offset),
             )

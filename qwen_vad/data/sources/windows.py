@@ -9,19 +9,48 @@ non-overlapping windows of ``segment_ms`` and record every file that had to be s
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import numpy as np
+import soundfile as sf
 
 from qwen_vad.audio.io import SAMPLE_RATE, AudioError, load_audio
 from qwen_vad.data.sources.base import Segment
+from qwen_vad.errors import ConfigError
+from qwen_vad.progress import progress
 
-# Extensions soundfile (libsndfile >= 1.1) can read; anything else in a corpus folder
-# (README, .trans.txt, ANNOTATIONS, .csv) is not audio.
-AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".opus", ".mp3", ".au", ".aiff", ".aif"})
+# Extensions besides the format's own name (".wav", ".flac", ...) that files of a libsndfile
+# format commonly carry. RAW is left out: headerless audio needs a rate and layout no file says.
+FORMAT_ALIASES: dict[str, tuple[str, ...]] = {
+    "AIFF": (".aif", ".aifc"),
+    "AU": (".snd",),
+    "OGG": (".oga", ".opus"),  # Ogg Vorbis and Ogg Opus
+    "NIST": (".sph",),  # NIST SPHERE (uncompressed; shorten-packed files fail and are counted)
+    "IRCAM": (".sf",),
+    "SVX": (".8svx", ".iff"),
+    "MAT4": (".mat",),
+    "MAT5": (".mat",),
+    "WAVEX": (".wav",),
+}
+
+
+def readable_extensions(formats: Mapping[str, str]) -> frozenset[str]:
+    """File extensions of the formats libsndfile reports (``soundfile.available_formats()``)."""
+    extensions = set()
+    for name in formats:
+        if name != "RAW":
+            extensions.add(f".{name.lower()}")
+            extensions.update(FORMAT_ALIASES.get(name, ()))
+    return frozenset(extensions)
+
+
+# Every extension the installed libsndfile reads (1.2: wav, flac, ogg/oga/opus, mp3, caf, aiff,
+# au, w64, rf64, ...). Anything else in a corpus folder (README, .trans.txt, .m4a) is not read,
+# and counted with its extension as the reason.
+AUDIO_EXTENSIONS = readable_extensions(sf.available_formats())
 
 # A window whose RMS is below -70 dBFS is digital silence or a few LSBs of dither. It cannot be
 # mixed with noise at a target SNR (its power is ~0), and it is not an example of its category.
@@ -50,11 +79,11 @@ class Windowing:
 
     def __post_init__(self) -> None:
         if self.segment_ms <= 0:
-            raise ValueError(f"segment_ms must be positive, got {self.segment_ms}")
+            raise ConfigError(f"segment_ms must be positive, got {self.segment_ms}")
         if self.max_windows < 1:
-            raise ValueError(f"max_windows must be at least 1, got {self.max_windows}")
+            raise ConfigError(f"max_windows_per_file must be at least 1, got {self.max_windows}")
         if not 0 < self.min_ms <= self.segment_ms:
-            raise ValueError(f"min_ms must be in (0, segment_ms={self.segment_ms}], got {self.min_ms}")
+            raise ConfigError(f"min_file_ms must be in (0, segment_ms={self.segment_ms}], got {self.min_ms}")
 
     @property
     def segment_samples(self) -> int:
@@ -85,9 +114,46 @@ def seeded_order(items: Sequence[T], seed: int, key: str) -> list[T]:
     return [items[i] for i in rng.permutation(len(items))]
 
 
-def list_audio_files(folder: Path) -> list[Path]:
-    """Audio files anywhere below ``folder``, sorted by path."""
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file())
+class SkippedFile(NamedTuple):
+    """A corpus file that gave no segment. ``reason`` is short and shared by every file skipped
+    for the same cause (the dataset report counts files per reason); ``detail`` is this file's."""
+
+    file: str  # relative to the corpus root
+    reason: str
+    detail: str = ""
+
+
+class SkipLog(list[SkippedFile]):
+    """The files a source skipped, in the order met; each (file, reason) once, even when met
+    again (a category iterated twice, a file found unreadable from its header and when loaded)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seen: set[tuple[str, str]] = set()
+
+    def note(self, file: str, reason: str, detail: str = "") -> None:
+        if (file, reason) not in self._seen:
+            self._seen.add((file, reason))
+            self.append(SkippedFile(file, reason, detail))
+
+
+def note_skip(skipped: SkipLog, file: str, reason: str, detail: str = "") -> None:
+    skipped.note(file, reason, detail)
+
+
+def not_read_reason(path: Path) -> str:
+    return f"not a libsndfile format ({path.suffix.lower() or 'no extension'})"
+
+
+def list_audio_files(folder: Path, root: Path | None = None, skipped: SkipLog | None = None) -> list[Path]:
+    """Audio files anywhere below ``folder``, sorted by path. Other files are noted in
+    ``skipped`` (named relative to ``root``) with their extension as the reason."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    if skipped is not None:
+        for path in files:
+            if path.suffix.lower() not in AUDIO_EXTENSIONS:
+                note_skip(skipped, relative_name(path, root or folder), not_read_reason(path))
+    return [p for p in files if p.suffix.lower() in AUDIO_EXTENSIONS]
 
 
 def relative_name(path: Path, root: Path) -> str:
@@ -105,12 +171,6 @@ def is_silent(audio: np.ndarray) -> bool:
     return rms < 10 ** (SILENCE_RMS_DBFS / 20)
 
 
-def note_skip(skipped: list[tuple[str, str]], file: str, reason: str) -> None:
-    """Record a skipped file once, even when a category is iterated several times."""
-    if (file, reason) not in skipped:
-        skipped.append((file, reason))
-
-
 def cut_segments(
     audio: np.ndarray,
     name: str,
@@ -121,13 +181,13 @@ def cut_segments(
     group: str,
     windowing: Windowing,
     pick: WindowPicker,
-) -> tuple[list[Segment], str]:
+) -> tuple[list[Segment], tuple[str, str]]:
     """The non-silent windows of one file (``name``: its path relative to the corpus root) as
-    segments, or an empty list and the reason there are none."""
+    segments, or an empty list and why there are none (reason, detail)."""
     if audio.size < windowing.segment_samples:
         if audio.size < windowing.min_samples:
             duration_ms = audio.size * 1000 // SAMPLE_RATE
-            return [], f"shorter than {windowing.min_ms} ms ({duration_ms} ms)"
+            return [], (f"shorter than {windowing.min_ms} ms", f"{duration_ms} ms")
         windows = [(0, audio)]
     else:
         windows = pick(audio)
@@ -145,8 +205,8 @@ def cut_segments(
         if not is_silent(window)
     ]
     if not segments:
-        return [], f"every window is below {SILENCE_RMS_DBFS:.0f} dBFS RMS (silence)"
-    return segments, ""
+        return [], ("silent", f"every window is below {SILENCE_RMS_DBFS:.0f} dBFS RMS")
+    return segments, ("", "")
 
 
 @dataclass(frozen=True)
@@ -164,13 +224,13 @@ def segments_from_files(
     root: Path,
     source: str,
     windowing: Windowing,
-    skipped: list[tuple[str, str]],
+    skipped: SkipLog,
     pick: WindowPicker | None = None,
 ) -> Iterator[Segment]:
     """Load the files one at a time, in the given order, and yield their windows as segments.
 
-    Unreadable, empty, all-zero, too short or silent files are recorded in ``skipped`` as
-    (path relative to ``root``, reason). ``pick`` defaults to ``windowing.spread``.
+    Unreadable, empty, all-zero, too short or silent files are recorded in ``skipped`` (path
+    relative to ``root``). ``pick`` defaults to ``windowing.spread``.
     """
     pick = pick or windowing.spread
     for meta in files:
@@ -178,9 +238,9 @@ def segments_from_files(
         try:
             audio = load_audio(meta.path)
         except AudioError as err:
-            note_skip(skipped, name, str(err))
+            note_skip(skipped, name, err.reason, str(err).removeprefix(f"{meta.path}: "))
             continue
-        segments, reason = cut_segments(
+        segments, why = cut_segments(
             audio,
             name,
             label=meta.label,
@@ -191,11 +251,45 @@ def segments_from_files(
             pick=pick,
         )
         if not segments:
-            note_skip(skipped, name, reason)
+            note_skip(skipped, name, *why)
         yield from segments
+
+
+def usable_seconds(path: Path, windowing: Windowing) -> tuple[float, tuple[str, str]]:
+    """Seconds of ``path`` that windows will be cut from, read from the header only
+    (``soundfile.info``): at most ``max_windows`` windows, nothing below ``min_ms``; 0 and why
+    (reason, detail, as loading the file would say) when it gives none."""
+    if not path.is_file():
+        return 0.0, ("missing file", "")
+    try:
+        info = sf.info(str(path))
+    except Exception as err:  # noqa: BLE001 - soundfile raises several types (LibsndfileError, ...)
+        return 0.0, ("unreadable audio", str(err))
+    seconds = info.frames / info.samplerate if info.samplerate > 0 else 0.0
+    if seconds <= 0:
+        return 0.0, ("empty audio", "")
+    if seconds * 1000 < windowing.min_ms:
+        return 0.0, (f"shorter than {windowing.min_ms} ms", f"{seconds * 1000:.0f} ms")
+    return min(seconds, windowing.max_windows * windowing.segment_ms / 1000), ("", "")
+
+
+def material_by_group(
+    files: Sequence[FileMeta], windowing: Windowing, root: Path, skipped: SkipLog
+) -> dict[str, float]:
+    """Usable seconds per leakage group, from file headers (what the split assignment balances).
+    Files that will give nothing are noted in ``skipped`` now, whether or not they are drawn."""
+    material: dict[str, float] = {}
+    with progress(len(files), f"headers of {root.name}", unit="file") as bar:
+        for meta in files:
+            seconds, why = usable_seconds(meta.path, windowing)
+            if not seconds:
+                note_skip(skipped, relative_name(meta.path, root), *why)
+            material[meta.group] = material.get(meta.group, 0.0) + seconds
+            bar.update()
+    return material
 
 
 def require_category(category: str, categories: dict[str, str], source: str) -> None:
     """Fail with the valid choices when a config names a category the source does not have."""
     if category not in categories:
-        raise ValueError(f"{source}: unknown category {category!r}; choose from {sorted(categories)}")
+        raise ConfigError(f"{source}: unknown category {category!r}; choose from {sorted(categories)}")
