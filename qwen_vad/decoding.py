@@ -16,7 +16,7 @@ import torch
 from transformers import PreTrainedModel, ProcessorMixin
 
 from qwen_vad import NONSPEECH, SPEECH
-from qwen_vad.answers import UNKNOWN, normalize_answer
+from qwen_vad.answers import UNKNOWN, read_answer
 from qwen_vad.config import DecodingConfig
 from qwen_vad.latency import Stopwatch
 from qwen_vad.models.fast_encoder import uses_short_clip_encoder
@@ -122,10 +122,11 @@ class LLMScorer:
         with watch.stage("post_processing"):
             new_tokens = output[:, inputs["input_ids"].shape[1] :]
             answers = self.processor.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
-            labels = [normalize_answer(a, template) for a in answers]
+            readings = [read_answer(a, template) for a in answers]
         return BatchScores(
-            p_speech=np.array([LABEL_SCORES[label] for label in labels]),
+            p_speech=np.array([LABEL_SCORES[r.label] for r in readings]),
             seconds=dict(watch.seconds),
             answers=answers,
-            labels=labels,
+            labels=[r.label for r in readings],
+            answer_rules=[r.rule for r in readings],
         )

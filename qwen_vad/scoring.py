@@ -17,6 +17,8 @@ class BatchScores:
     # Generate mode only: the raw answers and their normalised labels (SPEECH/NONSPEECH/UNKNOWN).
     answers: list[str] | None = None
     labels: list[str] | None = None
+    # The answer normaliser's rule that resolved each answer (qwen_vad.answers.ANSWER_RULES).
+    answer_rules: list[str] | None = None
 
 
 class Scorer(Protocol):
