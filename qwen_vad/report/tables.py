@@ -18,6 +18,7 @@ import pandas as pd
 
 from qwen_vad.markdown_table import to_markdown
 from qwen_vad.report.collect import ReportInputs, SystemRun
+from qwen_vad.report.detectability import detectable_cell
 
 NOT_RUN = "not run"
 # The comparison matrix of the research plan: id, model, fine-tuning, prompt, data (design.md §5).
@@ -215,11 +216,13 @@ def paired_comparisons(inputs: ReportInputs) -> pd.DataFrame:
                 "95% CI": f"[{_format_number(-diff['interval']['high'])}, {_format_number(-diff['interval']['low'])}]",
                 "McNemar p": _format_p(c["mcnemar"]["p_value"]),
                 "Holm p": _format_p(c["mcnemar"]["p_value_holm"]),
+                "detectable |ΔBA| (80% power)": detectable_cell(c),
                 "clips": c["mcnemar"]["n_pairs"],
             }
         )
     for spec in inputs.comparisons.get("not_run", []):
-        rows.append({"comparison": spec.replace(":", " vs "), "ΔBA": NOT_RUN, "95% CI": "", "McNemar p": "", "Holm p": "", "clips": ""})
+        rows.append({"comparison": spec.replace(":", " vs "), "ΔBA": NOT_RUN, "95% CI": "", "McNemar p": "", "Holm p": "",
+                     "detectable |ΔBA| (80% power)": "", "clips": ""})  # fmt: skip
     return pd.DataFrame(rows)
 
 
