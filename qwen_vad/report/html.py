@@ -33,6 +33,9 @@ GALLERY_FILTERS = {
     "reverb_rt60_s": "reverberation",
     "filter": "filter",
 }
+# Degradation axes and their neutral level: a card names a degradation only where the failures
+# have one (a dataset without reverb or filters would repeat "dry, no filter" on every card).
+DEGRADATION_NEUTRAL = {"reverb_rt60_s": 0.0, "filter": "none"}
 
 
 def write_report_html(
@@ -96,6 +99,7 @@ def gallery_view(failures: pd.DataFrame) -> dict:
         levels = sorted(set(failures[column]), key=lambda v: (isinstance(v, str), v))
         if len(levels) > 1:
             filters.append({"key": column, "label": GALLERY_FILTERS[column], "levels": [level_label(column, v) for v in levels]})
+    degradations = [c for c, neutral in DEGRADATION_NEUTRAL.items() if c in failures.columns and (failures[c] != neutral).any()]
     colours = {name: style.colour for name, style in system_styles(failures["system"]).items()}  # as in the figures
     # Spectrogram widths in proportion to the clip's duration: a 200 ms clip looks short.
     longest = failures["duration_ms"].max() if "duration_ms" in failures.columns else None
@@ -110,7 +114,7 @@ def gallery_view(failures: pd.DataFrame) -> dict:
             "label": fields["label"],
             "pred": fields["pred"],
             "condition": " · ".join(shown[c][index] for c in ("duration_ms", "snr_db") if c in shown),
-            "degradation": " · ".join(shown[c][index] for c in ("reverb_rt60_s", "filter") if c in shown),
+            "degradation": " · ".join(shown[c][index] for c in degradations),
             "category": fields.get("category", ""),
             "p_speech": f"{fields['p_speech']:.3f}",
             "threshold": "none (free-text answer)" if _missing(fields.get("threshold")) else f"{fields['threshold']:.3f}",
