@@ -15,6 +15,10 @@ The answer is read as evidence, in three kinds:
 The question is whether the clip *contains* speech, so presence wins over other sounds ("a man
 talking over music" is SPEECH), other sounds alone mean NONSPEECH, and presence together with
 absence is a contradiction (UNKNOWN), as are hedges ("I'm not sure") and empty text.
+
+``read_answer`` also names the rule that decided (``ANSWER_RULES``: letter, yes/no, label word,
+synonym, negation, other sound, and why an UNKNOWN is unknown), so a report can show how a
+model's answers were read and list the ones that could not be.
 """
 
 from __future__ import annotations
@@ -35,8 +39,12 @@ DEFAULT_OPTION_LABELS = {"A": SPEECH, "B": NONSPEECH}
 # Word tables. Entries are lowercase; multi-word entries match consecutive words. Hyphens split
 # words ("non-speech" is "non speech"); apostrophes do not ("don't").
 
+# The SPEECH label's own word (the answer "speech", "human speech"): read like a speech word,
+# reported as its own rule (LABEL_WORD) so a count of answers shows which phrasing the model uses.
+SPEECH_LABEL_WORDS = ("speech", "human speech")
+
 SPEECH_WORDS = (
-    "speech", "human speech", "speak", "speaks", "speaking", "spoke", "spoken", "spoken words",
+    "speak", "speaks", "speaking", "spoke", "spoken", "spoken words",
     "speaker", "speakers", "talk", "talks", "talking", "talked", "voice", "voices", "human voice",
     "conversation", "conversing", "dialogue", "dialog", "chatter", "chatting", "says", "saying",
     "said", "words", "narration", "narrator", "narrating", "announcer", "announcement",
@@ -110,6 +118,7 @@ CLAUSE_BREAK_PUNCTUATION = frozenset(".,;:!?()[]=/")
 
 
 class _Cue(Enum):
+    SPEECH_LABEL = "speech label"
     SPEECH = "speech"
     NONSPEECH_LABEL = "nonspeech label"
     OTHER_SOUND = "other sound"
@@ -124,6 +133,7 @@ class _Cue(Enum):
 
 def _phrase_table() -> dict[tuple[str, ...], _Cue]:
     tables = {
+        _Cue.SPEECH_LABEL: SPEECH_LABEL_WORDS,
         _Cue.SPEECH: SPEECH_WORDS,
         _Cue.NONSPEECH_LABEL: NONSPEECH_LABEL_WORDS,
         _Cue.OTHER_SOUND: OTHER_SOUND_WORDS,
@@ -258,44 +268,100 @@ def _longest_phrase(tokens: list[str], position: int) -> tuple[tuple[str, ...], 
 
 
 # --------------------------------------------------------------------------------------------
+# The rules that resolve an answer, in precedence order: when several kinds of evidence agree
+# ("B) NONSPEECH" is a letter and the label word), the first of them names the rule. Every
+# prediction in generate mode records its rule (predictions column ``answer_rule``).
+
+LETTER = "letter"
+YES_NO = "yes/no"
+LABEL_WORD = "label word"
+SYNONYM = "synonym"
+NEGATION = "negation"
+OTHER_SOUND = "other sound"
+CONTRADICTION = "contradiction"
+HEDGE = "hedge"
+AMBIGUOUS_VOICE = "ambiguous voice"
+EMPTY = "empty"
+NO_CUE = "no cue"
+
+EITHER = (SPEECH, NONSPEECH)
+# rule -> (the labels it can give, what it reads)
+ANSWER_RULES: dict[str, tuple[tuple[str, ...], str]] = {
+    LETTER: (EITHER, "an option letter, with the prompt's meaning (\"A\", \"Answer: B\")"),
+    YES_NO: (EITHER, "yes or no as the answer (\"Yes.\", \"No, only music\")"),
+    LABEL_WORD: (EITHER, "the label itself (\"speech\", \"human speech\", \"nonspeech\", \"non-speech\")"),
+    SYNONYM: ((SPEECH,), "a speech word other than the label (\"a man talking\", \"a voice\", \"someone says\")"),
+    NEGATION: ((NONSPEECH,), "a negated speech word (\"no speech\", \"nobody is talking\", \"speech is absent\")"),
+    OTHER_SOUND: ((NONSPEECH,), "only other sounds named (\"a dog barking\", \"music\", \"silence\")"),
+    CONTRADICTION: ((UNKNOWN,), "speech said to be present and absent (\"Yes, but there is no speech\")"),
+    HEDGE: ((UNKNOWN,), "the model's own doubt (\"I'm not sure\", \"hard to tell\")"),
+    AMBIGUOUS_VOICE: ((UNKNOWN,), "a voice that is not plainly speech, with no verdict (\"a woman singing\")"),
+    EMPTY: ((UNKNOWN,), "no text (or special tokens only)"),
+    NO_CUE: ((UNKNOWN,), "text without any cue the tables know (\"The clip is very short.\")"),
+}
 
 
-def normalize_answer(text: str, template: PromptTemplate | None = None) -> str:
-    """SPEECH, NONSPEECH or UNKNOWN for a model's free-text answer.
+@dataclass(frozen=True)
+class AnswerReading:
+    label: str  # SPEECH, NONSPEECH or UNKNOWN
+    rule: str  # the key of ANSWER_RULES that decided it
+
+
+def read_answer(text: str, template: PromptTemplate | None = None) -> AnswerReading:
+    """The label of a model's free-text answer and the rule that resolved it.
 
     Option letters are read with ``template``'s meaning (none for open-ended prompts); without a
     template, A means SPEECH and B NONSPEECH, as in every hand-written prompt.
     """
     text = _SPECIAL_TOKEN.sub(" ", text).strip()
     if not text:
-        return UNKNOWN
+        return AnswerReading(UNKNOWN, EMPTY)
     option_labels = template.option_labels if template is not None else DEFAULT_OPTION_LABELS
     letter_labels = _option_letter_labels(text, option_labels)
     hits = _word_hits(text)
     if any(hit.cue is _Cue.HEDGE for hit in hits):
-        return UNKNOWN
+        return AnswerReading(UNKNOWN, HEDGE)
 
     def has(cue: _Cue, negated: bool) -> bool:
         return any(hit.cue is cue and hit.negated == negated for hit in hits)
 
-    speech_present = SPEECH in letter_labels or has(_Cue.YES, False) or has(_Cue.SPEECH, False)
-    speech_absent = (
-        NONSPEECH in letter_labels
-        or has(_Cue.NO, False)
-        or has(_Cue.NONSPEECH_LABEL, False)
-        or has(_Cue.SPEECH, True)
-    )
-    if speech_present and speech_absent:
-        return UNKNOWN
-    if speech_present:
-        return SPEECH
-    if speech_absent:
-        return NONSPEECH
+    # Evidence per side, in rule precedence order.
+    present = [
+        rule
+        for rule, found in (
+            (LETTER, SPEECH in letter_labels),
+            (YES_NO, has(_Cue.YES, False)),
+            (LABEL_WORD, has(_Cue.SPEECH_LABEL, False)),
+            (SYNONYM, has(_Cue.SPEECH, False)),
+        )
+        if found
+    ]
+    absent = [
+        rule
+        for rule, found in (
+            (LETTER, NONSPEECH in letter_labels),
+            (YES_NO, has(_Cue.NO, False)),
+            (LABEL_WORD, has(_Cue.NONSPEECH_LABEL, False)),
+            (NEGATION, has(_Cue.SPEECH_LABEL, True) or has(_Cue.SPEECH, True)),
+        )
+        if found
+    ]
+    if present and absent:
+        return AnswerReading(UNKNOWN, CONTRADICTION)
+    if present:
+        return AnswerReading(SPEECH, present[0])
+    if absent:
+        return AnswerReading(NONSPEECH, absent[0])
     if has(_Cue.AMBIGUOUS_VOICE, False):
-        return UNKNOWN
+        return AnswerReading(UNKNOWN, AMBIGUOUS_VOICE)
     if has(_Cue.OTHER_SOUND, False):
-        return NONSPEECH
-    return UNKNOWN
+        return AnswerReading(NONSPEECH, OTHER_SOUND)
+    return AnswerReading(UNKNOWN, NO_CUE)
 
 
-__all__ = ["DEFAULT_OPTION_LABELS", "UNKNOWN", "normalize_answer"]
+def normalize_answer(text: str, template: PromptTemplate | None = None) -> str:
+    """SPEECH, NONSPEECH or UNKNOWN for a model's free-text answer (see ``read_answer``)."""
+    return read_answer(text, template).label
+
+
+__all__ = ["ANSWER_RULES", "DEFAULT_OPTION_LABELS", "UNKNOWN", "AnswerReading", "normalize_answer", "read_answer"]

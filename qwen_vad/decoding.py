@@ -18,7 +18,7 @@ from transformers import GenerationConfig, PreTrainedModel, ProcessorMixin
 
 from qwen_vad.errors import ConfigError
 from qwen_vad import NONSPEECH, SPEECH
-from qwen_vad.answers import UNKNOWN, normalize_answer
+from qwen_vad.answers import UNKNOWN, read_answer
 from qwen_vad.config import DecodingConfig
 from qwen_vad.latency import Stopwatch
 from qwen_vad.models.fast_encoder import audio_tokens_for_samples, uses_short_clip_encoder
@@ -132,12 +132,13 @@ class LLMScorer:
         with watch.stage("post_processing"):
             new_tokens = output[:, inputs["input_ids"].shape[1] :]
             answers = self.processor.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
-            labels = [normalize_answer(a, template) for a in answers]
+            readings = [read_answer(a, template) for a in answers]
         return BatchScores(
-            p_speech=np.array([LABEL_SCORES[label] for label in labels]),
+            p_speech=np.array([LABEL_SCORES[r.label] for r in readings]),
             seconds=dict(watch.seconds),
             answers=answers,
-            labels=labels,
+            labels=[r.label for r in readings],
+            answer_rules=[r.rule for r in readings],
             **self.audio_token_counts(inputs, clips),
         )
 

@@ -10,5 +10,6 @@ def to_markdown(table: pd.DataFrame) -> str:
         return "_no data_"
     header = "| " + " | ".join(map(str, table.columns)) + " |"
     rule = "|" + "|".join("---" for _ in table.columns) + "|"
-    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    # A "|" inside a cell (a prompt, a model's answer) would end the cell.
+    body = ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in table.itertuples(index=False)]
     return "\n".join([header, rule, *body])

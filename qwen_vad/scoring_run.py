@@ -27,7 +27,7 @@ NOT_IN_PREDICTIONS = ("path", "webrtc_activity", "silero_activity")
 
 @dataclass
 class ScoredClips:
-    rows: pd.DataFrame  # manifest rows + p_speech (+ answer, answer_label) + <stage>_ms + latency_ms
+    rows: pd.DataFrame  # manifest rows + p_speech (+ answer, answer_label, answer_rule) + <stage>_ms + latency_ms
     skipped: list[dict] = field(default_factory=list)  # clip_id, path, error
 
 
@@ -74,6 +74,7 @@ def score_clips(scorer: Scorer, clips: pd.DataFrame, dataset_dir: Path, warmup_b
             frame["p_speech"] = result.p_speech
             if result.labels is not None:
                 frame["answer"], frame["answer_label"] = result.answers, result.labels
+                frame["answer_rule"] = result.answer_rules
             if result.audio_tokens is not None:
                 frame["audio_tokens"], frame["expected_audio_tokens"] = result.audio_tokens, result.expected_audio_tokens
             frame["audio_loading_ms"] = np.array(load_seconds) * 1000

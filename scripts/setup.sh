@@ -11,10 +11,15 @@ extras="${1:-}"
 venv="${QWEN_VAD_VENV:-.venv}"
 
 # System packages: espeak-ng is the voice of the offline synthetic corpus; libc++1 is the
-# C++ runtime TEN VAD's shared library links against.
+# C++ runtime TEN VAD's shared library links against. The dev extra adds Debian's chromium and
+# its chromium-driver, the browser the report.html test drives (no downloaded browser builds).
 missing=()
 command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
 ldconfig -p 2>/dev/null | grep -q 'libc++\.so\.1' || missing+=(libc++1)
+if [[ ",${extras}," == *",dev,"* ]]; then
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from qwen_vad import NONSPEECH, SPEECH
-from qwen_vad.answers import UNKNOWN, normalize_answer
+from qwen_vad import answers as A
+from qwen_vad.answers import ANSWER_RULES, UNKNOWN, normalize_answer, read_answer
 from qwen_vad.prompts import load_prompt
 
 # (answer, expected) with the default letters: A = SPEECH, B = NONSPEECH.
@@ -137,3 +138,60 @@ def test_open_ended_template_reads_no_letters() -> None:
     assert normalize_answer("A", open_prompt) == UNKNOWN
     assert normalize_answer("NONSPEECH", open_prompt) == NONSPEECH
     assert normalize_answer("A man is talking.", open_prompt) == SPEECH
+
+
+# (answer, rule that resolves it): one or more per rule, with agreeing evidence resolved by
+# precedence (letter > yes/no > label word > synonym / negation).
+RULE_CASES = [
+    ("A", A.LETTER),
+    ("Answer: B", A.LETTER),
+    ("B) NONSPEECH", A.LETTER),  # the letter and the label word agree: the letter names it
+    ("A) Yes - I hear human voice speaking", A.LETTER),
+    ("Yes.", A.YES_NO),
+    ("No, I don't hear any speech.", A.YES_NO),  # "No." and a negation agree
+    ("Yes, someone is speaking.", A.YES_NO),
+    ("speech", A.LABEL_WORD),
+    ("SPEECH", A.LABEL_WORD),
+    ("I hear human speech.", A.LABEL_WORD),
+    ("Nonspeech.", A.LABEL_WORD),
+    ("NON-SPEECH", A.LABEL_WORD),
+    ("There is speech, not music.", A.LABEL_WORD),
+    ("A man is speaking.", A.SYNONYM),
+    ("Two people having a conversation.", A.SYNONYM),
+    ("no speech", A.NEGATION),
+    ("Not speech", A.NEGATION),
+    ("I don't hear anyone talking.", A.NEGATION),
+    ("Human speech is absent.", A.NEGATION),
+    ("I hear a dog barking.", A.OTHER_SOUND),
+    ("Silence", A.OTHER_SOUND),
+    ("SPEECH or NONSPEECH", A.CONTRADICTION),
+    ("A/B", A.CONTRADICTION),
+    ("I'm not sure, but it might be speech.", A.HEDGE),
+    ("A woman singing.", A.AMBIGUOUS_VOICE),
+    ("", A.EMPTY),
+    ("<|im_end|>", A.EMPTY),
+    ("The clip is very short.", A.NO_CUE),
+    ("C", A.NO_CUE),
+]
+
+
+@pytest.mark.parametrize(("answer", "rule"), RULE_CASES, ids=[repr(answer) for answer, _ in RULE_CASES])
+def test_rule_that_resolved_the_answer(answer: str, rule: str) -> None:
+    reading = read_answer(answer)
+    assert reading.rule == rule
+    assert reading.label == normalize_answer(answer)
+
+
+def test_every_rule_is_reached_and_gives_its_documented_label() -> None:
+    readings = [read_answer(answer) for answer, _ in PHRASINGS] + [read_answer(answer) for answer, _ in RULE_CASES]
+    assert {r.rule for r in readings} == set(ANSWER_RULES)
+    for reading in readings:
+        gives, _ = ANSWER_RULES[reading.rule]
+        assert reading.label in gives, (reading, gives)
+
+
+def test_letters_resolve_with_the_template_meaning() -> None:
+    swapped = load_prompt("swapped_baseline")
+    assert read_answer("A", swapped) == A.AnswerReading(NONSPEECH, A.LETTER)
+    assert read_answer("A) SPEECH", swapped) == A.AnswerReading(UNKNOWN, A.CONTRADICTION)
+    assert read_answer("A", load_prompt("open_speech_or_nonspeech")) == A.AnswerReading(UNKNOWN, A.NO_CUE)

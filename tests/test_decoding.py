@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from qwen_vad import NONSPEECH, SPEECH
-from qwen_vad.answers import UNKNOWN
+from qwen_vad.answers import UNKNOWN, AnswerReading, read_answer
 from qwen_vad.config import DecodingConfig, ModelConfig
 from qwen_vad.decoding import LLMScorer, OptionTokenError, option_token_ids
 from qwen_vad.models.fast_encoder import use_short_clip_encoder
@@ -84,6 +84,10 @@ def test_generate_mode_normalises_free_text(tiny, mixed_clips) -> None:
     result = scorer(tiny, "open_speech_or_nonspeech", mode="generate", max_new_tokens=4).score(mixed_clips[:2])
     assert len(result.answers) == 2 and all(isinstance(a, str) for a in result.answers)
     assert set(result.labels) <= {SPEECH, NONSPEECH, UNKNOWN}
+    # Each answer carries the normaliser's rule, the same reading the label came from.
+    assert [read_answer(a, load_prompt("open_speech_or_nonspeech")) for a in result.answers] == [
+        AnswerReading(label, rule) for label, rule in zip(result.labels, result.answer_rules, strict=True)
+    ]
     assert set(result.p_speech) <= {0.0, 0.5, 1.0}
     assert set(result.seconds) == {"feature_extraction", "forward", "post_processing"}
 

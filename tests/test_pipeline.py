@@ -74,6 +74,10 @@ def test_report_holds_every_table_and_figure(pipeline_run) -> None:
         assert f"figures/{figure}.png" in markdown, figure
     assert "\\toprule" in (report / "tables" / "comparison_matrix.tex").read_text()
     assert list((report / "failures" / "audio").rglob("*.wav")), "failure audio is copied for listening"
+    page = (report / "report.html").read_text()
+    assert "Pipeline check, not model quality" in page and "<audio " in page
+    for figure in FIGURES:
+        assert f'src="figures/{figure}.png"' in page, figure
 
 
 def test_table_numbers_equal_the_analysis_json(pipeline_run) -> None:

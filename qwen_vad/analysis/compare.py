@@ -19,6 +19,7 @@ from scipy.stats import binom
 from qwen_vad.analysis.bootstrap import DEFAULT_RESAMPLES, cluster_sums, percentile_interval, resampled_totals
 from qwen_vad.analysis.frame import cluster_codes, is_correct, require_one_row_per_clip, validate_predictions
 from qwen_vad.analysis.metrics import OUTCOMES, outcome_indicators, rates_from_counts
+from qwen_vad.analysis.power import count_cells, detectable_differences
 
 EXAMPLES_IN_ERROR = 5
 
@@ -134,7 +135,9 @@ def compare_family(
     alpha: float = 0.05,
 ) -> dict[str, Any]:
     """Compare every listed pair (default: all pairs) and Holm-adjust the McNemar p-values over
-    the family, so that claiming any difference keeps the family-wise error at ``alpha``."""
+    the family, so that claiming any difference keeps the family-wise error at ``alpha``. Each
+    comparison also gets the difference it could have detected, and the family a planning
+    table of the clips needed for a few differences (qwen_vad.analysis.power)."""
     pairs = list(combinations(sorted(runs), 2)) if pairs is None else list(pairs)
     unknown = sorted({name for pair in pairs for name in pair} - set(runs))
     if unknown:
@@ -144,4 +147,5 @@ def compare_family(
     for comparison, p_holm in zip(comparisons, adjusted):
         comparison["mcnemar"]["p_value_holm"] = p_holm
         comparison["mcnemar"]["significant_holm"] = bool(p_holm <= alpha)
-    return {"alpha": alpha, "correction": "holm", "comparisons": comparisons}
+    planning = detectable_differences(comparisons, alpha, [count_cells(runs[x]) for x, _ in pairs])
+    return {"alpha": alpha, "correction": "holm", "comparisons": comparisons, "planning": planning}

@@ -115,6 +115,8 @@ def named_comparisons(
         "not_comparable": not_comparable,
         "not_run": not_run,
         "resolved": dict(aliases),
+        # Clips per cell needed to detect a few differences, per tested pair (analysis.power).
+        "planning": family.get("planning"),
     }
 
 

@@ -12,6 +12,7 @@ from qwen_vad.report.collect import ReportInputs
 from qwen_vad.report.load import from_repo
 
 CELL = ["label", "duration_ms", "snr_db"]
+DEGRADATIONS = ["reverb_rt60_s", "filter"]  # shown beside each failure when the dataset has them
 
 
 def worst_failures(predictions: pd.DataFrame, per_cell: int) -> pd.DataFrame:
@@ -43,7 +44,8 @@ def write_failures(inputs: ReportInputs, out_dir: Path, per_cell: int, split: st
                 copies.append(str(target.relative_to(out_dir.parent)))
             else:
                 copies.append("missing")
-        columns = ["clip_id", *[c for c in CELL if c in failures.columns], "category", "pred", "p_speech", "confidence"]
+        conditions = [c for c in [*CELL, *DEGRADATIONS] if c in failures.columns]
+        columns = ["clip_id", *conditions, "category", "pred", "p_speech", "threshold", "confidence"]
         tables.append(failures[columns].assign(system=name, audio=copies))
     if not tables:
         return pd.DataFrame()

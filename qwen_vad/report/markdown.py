@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +10,12 @@ from qwen_vad.report.collect import ReportInputs
 from qwen_vad.markdown_table import to_markdown
 
 TINY_STAMP = "qwen_vad_tiny_checkpoint.json"  # written by qwen_vad.models.tiny into every tiny/mid checkpoint
+# Shown at the top of report.md and report.html when the LLM rows came from the tiny model.
+PIPELINE_CHECK = (
+    "The LLM rows were scored with a tiny randomly initialised Qwen2-Audio checkpoint built by "
+    "`python -m qwen_vad.models.tiny` on synthetic data. Their numbers show that every stage runs "
+    "end to end; they say nothing about Qwen2-Audio's ability to detect speech."
+)
 
 
 def uses_random_checkpoint(inputs: ReportInputs) -> bool:
@@ -27,25 +32,19 @@ def write_report_markdown(
     tables: dict[str, tuple[pd.DataFrame, str]],
     failures: pd.DataFrame,
     figures: dict[str, list[Path]],
+    provenance: dict[str, tuple[pd.DataFrame, str]],
 ) -> None:
     out = ["# qwen_vad report", ""]
     if uses_random_checkpoint(inputs):
-        out += [
-            "> **Pipeline check, not model quality.** The LLM rows were scored with a tiny randomly "
-            "initialised Qwen2-Audio checkpoint built by `python -m qwen_vad.models.tiny` on synthetic "
-            "data. Their numbers show that every stage runs end to end; they say nothing about "
-            "Qwen2-Audio's ability to detect speech.",
-            "",
-        ]
+        out += [f"> **Pipeline check, not model quality.** {PIPELINE_CHECK}", ""]
     out += [
         f"Split reported: **{inputs.metrics['split']}**. Every row was scored on the same clips; decision "
         "thresholds and calibration temperatures were learned on the same full dev split, and the best "
-        "LLM and VAD were chosen on dev; nothing was tuned on the reported split. Rows that were not run say so.",
+        "LLM and VAD were chosen on dev; nothing was tuned on the reported split. Rows that were not run say so. "
+        "`report.html` beside this file shows the same tables and figures, with every failure's audio.",
         "",
     ]
-    order = ["comparison_matrix", "paired_comparisons", "by_snr", "by_duration", "category_errors", "prompts", "input_warnings", "dataset"]
-    for name in order:
-        table, caption = tables[name]
+    for name, (table, caption) in tables.items():
         body = to_markdown(table) if not table.empty else "None."
         out += [f"## {caption}", "", body, "", f"(`tables/{name}.csv`, `.md`, `.tex`)", ""]
     out += ["## Figures", ""]
@@ -65,8 +64,6 @@ def write_report_markdown(
             "",
         ]
     out += ["## Provenance", "", f"Analysis run: `{inputs.analysis.run_dir}`", ""]
-    out += ["| system | stage | run folder | git commit | dirty |", "|---|---|---|---|---|"]
-    for name, run in sorted(inputs.runs.items()):
-        git = json.loads((run.run_dir / "env.json").read_text()).get("git", {})
-        out.append(f"| {name} | {run.stage} | `{run.run_dir}` | {str(git.get('commit'))[:10]} | {git.get('dirty')} |")
+    for name, (table, caption) in provenance.items():
+        out += [f"### {caption}", "", to_markdown(table), "", f"(`tables/{name}.csv`)", ""]
     path.write_text("\n".join(out) + "\n")

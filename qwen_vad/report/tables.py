@@ -18,6 +18,7 @@ import pandas as pd
 
 from qwen_vad.markdown_table import to_markdown
 from qwen_vad.report.collect import ReportInputs, SystemRun
+from qwen_vad.report.detectability import detectable_cell
 
 NOT_RUN = "not run"
 NOT_COMPARABLE = "not comparable"
@@ -271,6 +272,7 @@ def paired_comparisons(inputs: ReportInputs) -> pd.DataFrame:
                 "McNemar p": _format_p(seeds[0]["mcnemar"]["p_value"]) if single else "",
                 "Holm p": _format_p(seeds[0]["mcnemar"]["p_value_holm"]) if single else "",
                 "significant (Holm)": f"{c['significant_holm_seeds']}/{len(seeds)}",
+                "detectable |ΔBA| (80% power)": detectable_cell(seeds[0]) if single else "",
                 "clips": str(seeds[0]["mcnemar"]["n_pairs"]),
                 "note": "",
             }
@@ -286,11 +288,12 @@ def paired_comparisons(inputs: ReportInputs) -> pd.DataFrame:
                         "McNemar p": _format_p(entry["mcnemar"]["p_value"]),
                         "Holm p": _format_p(entry["mcnemar"]["p_value_holm"]),
                         "significant (Holm)": "yes" if entry["mcnemar"]["significant_holm"] else "no",
+                        "detectable |ΔBA| (80% power)": detectable_cell(entry),
                         "clips": str(entry["mcnemar"]["n_pairs"]),
                         "note": "",
                     }
                 )
-    empty = {"seeds": "", "95% CI": "", "McNemar p": "", "Holm p": "", "significant (Holm)": "", "clips": ""}
+    empty = {"seeds": "", "95% CI": "", "McNemar p": "", "Holm p": "", "significant (Holm)": "", "detectable |ΔBA| (80% power)": "", "clips": ""}
     for entry in inputs.comparisons.get("not_comparable", []):
         rows.append({"comparison": f"{entry['a']} vs {entry['b']}", **empty, "ΔBA": NOT_COMPARABLE, "note": entry["reason"]})
     for spec in inputs.comparisons.get("not_run", []):

@@ -22,6 +22,8 @@ class BatchScores:
     # Audio LLMs: audio placeholder tokens each clip's input carried (0: the model never heard it).
     audio_tokens: np.ndarray | None = None
     expected_audio_tokens: np.ndarray | None = None  # what each clip's length calls for
+    # The answer normaliser's rule that resolved each answer (qwen_vad.answers.ANSWER_RULES).
+    answer_rules: list[str] | None = None
 
 
 class Scorer(Protocol):

@@ -1,0 +1,69 @@
+"""The licence of every model and VAD the harness can score, for the report's provenance.
+
+One table per kind: checkpoints by name (the hub id's last part or the local folder's name,
+case-insensitive), VAD systems by ``evaluate.system``. A local checkpoint the table does not
+know is reported as unknown rather than guessed; the tiny random checkpoint is this project's
+own. THIRD_PARTY_NOTICES.md holds the full list of what the harness loads or installs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+# Written by qwen_vad.models.tiny into every checkpoint it builds (its BUILD_STAMP; not
+# imported from there, since that module pulls in transformers).
+TINY_STAMP = "qwen_vad_tiny_checkpoint.json"
+PROJECT_LICENCE = "Apache-2.0"
+UNKNOWN_LICENCE = "unknown — check the model card"
+
+
+@dataclass(frozen=True)
+class Licence:
+    terms: str  # SPDX identifier, or a short description
+    source: str  # where the terms are stated
+
+
+CHECKPOINT_LICENCES: dict[str, Licence] = {
+    name.lower(): Licence("Apache-2.0", f"https://huggingface.co/Qwen/{name}")
+    for name in (
+        "Qwen2-Audio-7B",
+        "Qwen2-Audio-7B-Instruct",
+        "Qwen2.5-Omni-7B",
+        "Qwen3-Omni-30B-A3B-Instruct",
+        "Qwen3-Omni-30B-A3B-Thinking",
+        "Qwen3-Omni-30B-A3B-Captioner",
+    )
+}
+TINY_LICENCE = Licence(f"{PROJECT_LICENCE} (this project's own random checkpoint)", "LICENSE")
+
+VAD_LICENCES: dict[str, Licence] = {
+    "webrtc": Licence("MIT (webrtcvad-wheels) + BSD-3-Clause (WebRTC VAD code)", "https://github.com/daanzu/py-webrtcvad-wheels"),
+    "silero": Licence("MIT", "https://github.com/snakers4/silero-vad"),
+    "ten_vad": Licence("Apache-2.0 with additional conditions (THIRD_PARTY_NOTICES.md)", "https://github.com/TEN-framework/ten-vad"),
+    "energy": Licence(f"{PROJECT_LICENCE} (this project's own code)", "LICENSE"),
+}
+
+# A hub cache folder: .../models--Qwen--Qwen2-Audio-7B-Instruct/snapshots/<hash>
+_HUB_CACHE_FOLDER = re.compile(r"^models--[^/]+?--(?P<name>.+)$")
+
+
+def checkpoint_name(name_or_path: str) -> str:
+    """"Qwen2-Audio-7B-Instruct" for the hub id, a local copy's folder or a hub cache snapshot."""
+    path = Path(str(name_or_path).rstrip("/"))
+    for part in reversed(path.parts):
+        match = _HUB_CACHE_FOLDER.match(part)
+        if match:
+            return match["name"]
+    return path.name
+
+
+def checkpoint_licence(name_or_path: str) -> Licence:
+    if (Path(str(name_or_path)) / TINY_STAMP).is_file():
+        return TINY_LICENCE
+    return CHECKPOINT_LICENCES.get(checkpoint_name(name_or_path).lower(), Licence(UNKNOWN_LICENCE, ""))
+
+
+def vad_licence(system: str) -> Licence:
+    return VAD_LICENCES.get(system, Licence(UNKNOWN_LICENCE, ""))
