@@ -12,7 +12,11 @@ from qwen_vad.report.collect import collect_inputs
 from qwen_vad.report.draw import draw_figures
 from qwen_vad.report.failures import write_failures
 from qwen_vad.report.markdown import write_report_markdown
+from qwen_vad.report.psychometric_table import psychometric_table
 from qwen_vad.report.tables import (
+    AUC75_COLUMN,
+    DT50_COLUMN,
+    by_experiment,
     category_errors,
     comparison_matrix,
     dataset_summary,
@@ -30,6 +34,10 @@ def report(cfg: Config, run: Run) -> None:
     inputs = collect_inputs(cfg, run.exp)
     tables = {
         "comparison_matrix": (comparison_matrix(inputs), "Comparison matrix (test split; thresholds learned on dev)"),
+        "psychometric": (
+            psychometric_table(inputs.psychometric, by_experiment(list(inputs.metrics["systems"]))),
+            "Psychometric thresholds vs SNR, durations pooled (SNR in dB where each measure reaches 50 / 75 / 90 %)",
+        ),
         "paired_comparisons": (paired_comparisons(inputs), "Paired comparisons on the same clips (Holm-adjusted McNemar)"),
         "by_snr": (breakdown_table(inputs, "snr_db"), "Balanced accuracy per SNR (dB)"),
         "by_duration": (breakdown_table(inputs, "duration_ms"), "Balanced accuracy per clip duration (ms)"),
@@ -44,7 +52,7 @@ def report(cfg: Config, run: Run) -> None:
     figures = draw_figures(inputs, run.path("figures"))
     write_report_markdown(run.path("report.md"), inputs, tables, failures, figures)
     print(f"\nreport: {run.path('report.md')}\n")
-    print(to_markdown(tables["comparison_matrix"][0][["row", "model", "balanced accuracy", "DT50 (dB)", "latency p50 (ms)"]]))
+    print(to_markdown(tables["comparison_matrix"][0][["row", "model", "balanced accuracy", DT50_COLUMN, AUC75_COLUMN, "latency p50 (ms)"]]))
 
 
 main = stage_main("report")(report)

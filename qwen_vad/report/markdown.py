@@ -9,7 +9,15 @@ import pandas as pd
 
 from qwen_vad.report.collect import ReportInputs
 from qwen_vad.markdown_table import to_markdown
+from qwen_vad.report.threshold_cells import THRESHOLD_NOTE
 
+MATRIX_NOTE = (
+    "DT50 / DT75 detection: the SNR where P(answer SPEECH | SPEECH clip), durations pooled, "
+    "reaches 50 / 75 % (the curve's floor is the false-alarm rate, so these move with how "
+    "readily a system says SPEECH). AUC75 criterion-free: the SNR where the AUC of p_speech "
+    "between SPEECH and NONSPEECH clips of the same SNR reaches 0.75 (d' ~ 0.95), which does "
+    "not. " + THRESHOLD_NOTE
+)
 TINY_STAMP = "qwen_vad_tiny_checkpoint.json"  # written by qwen_vad.models.tiny into every tiny/mid checkpoint
 
 
@@ -42,10 +50,12 @@ def write_report_markdown(
         "nothing was tuned on the reported split. Rows that were not run say so.",
         "",
     ]
-    order = ["comparison_matrix", "paired_comparisons", "by_snr", "by_duration", "category_errors", "prompts", "dataset"]
+    order = ["comparison_matrix", "psychometric", "paired_comparisons", "by_snr", "by_duration", "category_errors", "prompts", "dataset"]
+    notes = {"comparison_matrix": MATRIX_NOTE, "psychometric": THRESHOLD_NOTE}
     for name in order:
         table, caption = tables[name]
-        out += [f"## {caption}", "", to_markdown(table), "", f"(`tables/{name}.csv`, `.md`, `.tex`)", ""]
+        out += [f"## {caption}", "", to_markdown(table), ""] + ([notes[name], ""] if name in notes else [])
+        out += [f"(`tables/{name}.csv`, `.md`, `.tex`)", ""]
     out += ["## Figures", ""]
     for name, paths in figures.items():
         png = next((p for p in paths if p.suffix == ".png"), None)
