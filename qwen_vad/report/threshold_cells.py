@@ -31,7 +31,7 @@ THRESHOLD_NOTE = (
     "levels (an interval end past them shows as < or > that level); beyond them the cell says "
     "< lowest or > highest level tested, with no number; 'not reached': the fitted curve never "
     "gets there; 'undefined (floor >= p)': the curve starts above p (DT50 of a system whose "
-    "false-alarm rate is 50 % or more); '(… at bound)': an estimate sits on the fit's box. "
+    "false-alarm rate is 50 % or more); '(... at bound)': an estimate sits on the fit's box. "
     "Seeds: mean ± sd over the seeds whose threshold is inside the tested levels, with how many "
     "of all seeds that is."
 )
