@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("data_build", "scoring_speed", "vad_speed", "opro_audio_cache", "finetune_speed")
+BENCHMARKS = ("data_build", "scoring_speed", "vad_speed", "opro_audio_cache", "finetune_speed", "psychometric_validation")
 
 
 def main(names: list[str]) -> None:

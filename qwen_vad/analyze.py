@@ -2,8 +2,9 @@
 
 Reads predictions.parquet files (design.md section 3), so it works for every system, LLM or
 VAD, and writes ``metrics.json`` (metrics with cluster-bootstrap CIs, breakdowns,
-calibration before/after temperature scaling), ``psychometric.json`` (DT50/DT75/... with CIs)
-and ``comparisons.json`` (paired McNemar + ΔBA per seed, Holm-adjusted) to a run folder. Runs are
+calibration before/after temperature scaling), ``psychometric.json`` (DT50/DT75/... with CIs
+and their status against the tested levels, plus the criterion-free sensitivity curves) and
+``comparisons.json`` (paired McNemar + ΔBA per seed, Holm-adjusted) to a run folder. Runs are
 grouped into systems by configuration minus the seed (analysis.sources). The decision threshold
 is the one the scoring run learned on dev, the temperature is fitted on dev, and the best LLM
 and VAD are chosen on dev; nothing here tunes on test.
@@ -37,6 +38,7 @@ POOLED_AWAY = ("duration_ms", "reverb_rt60_s", "filter")
 
 
 def analyze(cfg: Config, run: Run) -> None:
+    curve_options(cfg)  # a bad analyze.psychometric_cluster / sensitivity fails here, before any work
     sources = prediction_sources(cfg, run.exp)  # systems = run groups by config minus seed; their seeds
     frames = {s.name: load_predictions(s.path) for s in sources.predictions}
     metrics = {s.name: {**system_metrics(frames[s.name], cfg), "skipped_clips": skipped_clips(s.path)} for s in sources.predictions}
@@ -94,11 +96,12 @@ def system_metrics(frame: pd.DataFrame, cfg: Config) -> dict:
 
 def system_psychometrics(rows: pd.DataFrame, cfg: Config) -> dict:
     """Curves per duration (vs SNR) and per SNR (vs duration), plus the research plan's one
-    curve per system: SNR pooled over durations, whose DT50/DT75 go into the results table."""
+    curve per system: SNR pooled over durations, whose DT50/DT75 (and the criterion-free
+    sensitivity threshold beside them) go into the results table."""
     options = curve_options(cfg)
     report = psychometric_report(rows, options)
     pooled = rows.drop(columns=[c for c in POOLED_AWAY if c in rows.columns])
-    for measure in ("detection", "correctness"):
+    for measure in ("detection", "correctness", "sensitivity"):
         report[f"{measure}_vs_snr_db_pooled"] = psychometric_curves(pooled, measure, "snr_db", options)
     return report
 
@@ -112,6 +115,8 @@ def curve_options(cfg: Config) -> CurveOptions:
         seed=cfg.seed,
         correctness_gamma=a.correctness_gamma,
         cluster_bootstrap=a.cluster_bootstrap,
+        cluster_unit=a.psychometric_cluster,
+        sensitivity=a.sensitivity,
     )
 
 

@@ -404,7 +404,15 @@ class AnalyzeConfig:
     psychometric_bootstrap: int = 1000  # parametric bootstrap resamples per curve (>= 1000 for CIs)
     # Correctness curves: guess rate fixed at chance (0.5, balanced classes) or null to fit it.
     correctness_gamma: Optional[float] = 0.5
-    cluster_bootstrap: bool = True  # also give psychometric CIs from resampled base clips
+    cluster_bootstrap: bool = True  # also give psychometric CIs from resampled clusters
+    # What that bootstrap redraws: base_clip (all variants of one clean clip fail or succeed
+    # together) or group (the leakage group, speaker / recording: coarser; use it when a few
+    # speakers or recordings contribute many base clips, whose errors then correlate as well).
+    psychometric_cluster: str = "base_clip"
+    # The criterion-free threshold beside DT50/DT75: auc (of p_speech between SPEECH and
+    # NONSPEECH clips of one level) or dprime (from hit and false-alarm rates: for systems whose
+    # p_speech is only a label). Both as a 2AFC proportion correct, floor 0.5.
+    sensitivity: str = "auc"
 
 
 # --------------------------------------------------------------------------------------------

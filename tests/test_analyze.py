@@ -51,7 +51,19 @@ def test_metrics_and_psychometrics_of_two_systems(scored: Path) -> None:
         assert low <= block["headline"]["balanced_accuracy"] <= high
     psychometric = json.loads(run.path("psychometric.json").read_text())
     assert set(psychometric) == {"a1", "d2"}
-    assert {"detection_vs_snr_db", "detection_vs_duration_ms"} <= set(psychometric["d2"])
+    assert {"detection_vs_snr_db", "detection_vs_duration_ms", "sensitivity_vs_snr_db", "sensitivity_vs_snr_db_pooled"} <= set(psychometric["d2"])
+    pooled = [psychometric[n][s][0] for n in ("a1", "d2") for s in ("detection_vs_snr_db_pooled", "sensitivity_vs_snr_db_pooled")]
+    assert "thresholds" in pooled[-1]  # Silero's criterion-free curve is fitted
+    for curve in pooled:
+        if "thresholds" in curve:
+            assert curve["cluster_unit"] == "base_clip" and set(curve["share_refits_not_converged"]) == {"parametric", "cluster"}
+            for threshold in curve["thresholds"]:
+                # Only a threshold inside the tested SNRs (0..20 dB here) carries a value and an interval.
+                assert threshold["tested_range"] == [0.0, 20.0]
+                if threshold["status"] == "inside":
+                    assert 0.0 <= threshold["value"] <= 20.0 and threshold["interval"]["method"] == "cluster"
+                else:
+                    assert threshold["value"] is None and threshold["interval"] is None
     comparisons = json.loads(run.path("comparisons.json").read_text())
     assert [(c["a"], c["b"]) for c in comparisons["comparisons"]] == [("a1", "d2")]
     assert comparisons["not_run"] == ["b2:b1"]
@@ -73,6 +85,15 @@ def test_runs_scored_on_different_clips_are_not_compared(scored: Path, tmp_path:
     assert comparisons["comparisons"] == []
     (entry,) = comparisons["not_comparable"]
     assert (entry["a"], entry["b"]) == (f"a1@{trimmed.name}", f"d2@{d2.name}") and "different clip sets" in entry["reason"]
+
+
+def test_leakage_groups_as_the_cluster_unit_and_a_bad_choice(scored: Path) -> None:
+    run = run_analyze(scored, "analyze.experiments=[d2]", "analyze.comparisons=[]", "analyze.psychometric_cluster=group", "analyze.sensitivity=dprime")
+    curve = json.loads(run.path("psychometric.json").read_text())["d2"]["sensitivity_vs_snr_db_pooled"][0]
+    assert curve["cluster_unit"] == "group" and curve["sensitivity"] == "dprime"
+    assert "d_prime" in curve["counts"]
+    with pytest.raises(ValueError, match="analyze.psychometric_cluster must be one of"):
+        run_analyze(scored, "analyze.experiments=[d2]", "analyze.psychometric_cluster=speaker")
 
 
 def test_missing_runs_are_a_clear_error(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ second run skips every finished step."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,15 +14,19 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from qwen_vad.report.tables import AUC75_COLUMN, DT50_COLUMN, DT75_COLUMN
+from qwen_vad.report.threshold_cells import threshold_cell
+
 REPO = Path(__file__).resolve().parents[1]
-TABLES = ("comparison_matrix", "paired_comparisons", "by_snr", "by_duration", "category_errors", "prompts", "input_warnings", "dataset", "failures")
+TABLES = ("comparison_matrix", "psychometric", "paired_comparisons", "by_snr", "by_duration", "category_errors", "prompts", "input_warnings", "dataset", "failures")
 ROWS = ("a1", "a2", "b1", "b2", "b3", "b4", "d1", "d2")
 STEPS = [
     "data:d1", "data:b1", "evaluate:d1", "evaluate:d2", "evaluate:a1", "finetune:b1", "finetune:b2", "finetune:b3",
     "opro:a2", "opro:b4", "analyze:paper", "report:paper",
 ]  # fmt: skip
 FIGURES = (
-    "psychometric_correctness_vs_snr_db_pooled", "psychometric_detection_vs_snr_db", "balanced_accuracy_heatmaps",
+    "psychometric_correctness_vs_snr_db_pooled", "psychometric_detection_vs_snr_db", "psychometric_sensitivity_vs_snr_db_pooled",
+    "balanced_accuracy_heatmaps",
     "reliability_diagrams", "confusion_matrices", "accuracy_vs_latency", "roc_pr_curves", "recall_tradeoff",
     "degradation_examples", "opro_trajectory", "finetune_dev_curves",
 )  # fmt: skip
@@ -92,7 +97,17 @@ def test_table_numbers_equal_the_analysis_json(pipeline_run) -> None:
         assert row["NONSPEECH acc."] == f"{block['headline']['accuracy_nonspeech']:.3f}"
         assert row["ECE"] == f"{block['calibration']['ece']:.3f}"
         assert row["n dev"] == str(block["clips"]["dev"]) and row["n test"] == str(block["clips"]["test"])
-    assert (matrix.loc["C1", ["accuracy", "balanced accuracy", "DT50 (dB)"]] == "not run").all()
+    psychometric = json.loads((latest(root, "analyze", "paper") / "psychometric.json").read_text())
+    for name in analysis:
+        row = matrix.loc[name.upper()]
+        for column, p, curve_set in ((DT50_COLUMN, 0.5, "detection"), (DT75_COLUMN, 0.75, "detection"), (AUC75_COLUMN, 0.75, "sensitivity")):
+            curve = psychometric[name][f"{curve_set}_vs_snr_db_pooled"][0]
+            entry = next((t for t in curve.get("thresholds", []) if t["p"] == p), None)
+            assert row[column] == threshold_cell(entry if entry is not None else {"status": "not fitted"})
+            # A number leads the cell only for a threshold inside the tested SNRs.
+            leading_number = re.match(r"-?\d+\.\d", row[column])
+            assert bool(leading_number) == (entry is not None and entry["status"] == "inside"), (name, column, row[column])
+    assert (matrix.loc["C1", ["accuracy", "balanced accuracy", DT50_COLUMN, AUC75_COLUMN]] == "not run").all()
     assert (matrix.drop(index="C1")[["balanced accuracy", "n test"]] != "not run").all().all()
     paired = pd.read_csv(latest(root, "report", "paper") / "tables" / "paired_comparisons.csv", dtype=str).set_index("comparison")
     for comparison in ("b2 vs b1", "b3 vs b2", "b4 vs b3", "a2 vs a1"):

@@ -71,9 +71,11 @@ def figure_inputs(analysis: Analysis) -> dict[str, tuple[Callable, Callable, tup
     systems = analysis.systems
     manifest, folder = scored_dataset(analysis)
     pooled = {"curve_set": "correctness_vs_snr_db_pooled"}
+    sensitivity = {"curve_set": "sensitivity_vs_snr_db_pooled"}
     return {
         "psychometric": (F.plot_psychometric_curves, F.psychometric_figure, (analysis.psychometric,), {}),
         "psychometric_pooled": (F.plot_psychometric_curves, F.psychometric_figure, (analysis.psychometric,), pooled),
+        "psychometric_sensitivity": (F.plot_psychometric_curves, F.psychometric_figure, (analysis.psychometric,), sensitivity),
         "heatmap": (F.plot_balanced_accuracy_heatmaps, F.balanced_accuracy_heatmap_figure, (systems,), {}),
         "reliability": (F.plot_reliability_diagrams, F.reliability_figure, (systems,), {}),
         "confusion": (F.plot_confusion_matrices, F.confusion_matrix_figure, (systems,), {}),
@@ -86,7 +88,7 @@ def figure_inputs(analysis: Analysis) -> dict[str, tuple[Callable, Callable, tup
     }
 
 
-FIGURES = ("psychometric", "psychometric_pooled", "heatmap", "reliability", "confusion", "latency", "roc_pr", "recall", "conditions")
+FIGURES = ("psychometric", "psychometric_pooled", "psychometric_sensitivity", "heatmap", "reliability", "confusion", "latency", "roc_pr", "recall", "conditions")
 FIGURES += ("opro", "finetune")
 
 

@@ -13,7 +13,7 @@ resample only needs per-cluster sums weighted by how often each cluster was draw
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -45,20 +45,23 @@ def cluster_sums(row_values: np.ndarray, clusters: np.ndarray) -> np.ndarray:
     return sums
 
 
-def resampled_totals(per_cluster: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:
-    """(resamples x statistics) totals, each over clusters drawn with replacement."""
-    n_clusters = per_cluster.shape[0]
+def times_drawn_chunks(n_clusters: int, n_resamples: int, seed: int) -> Iterator[np.ndarray]:
+    """(chunk x clusters) counts of how often each cluster was drawn in each resample, chunk
+    after chunk (the whole matrix could be large), from one seeded stream."""
     rng = np.random.default_rng(seed)
     chunk = max(1, MAX_DRAWS_PER_CHUNK // n_clusters)
-    totals = []
     for start in range(0, n_resamples, chunk):
         size = min(chunk, n_resamples - start)
         draws = rng.integers(0, n_clusters, size=(size, n_clusters))
         # How often each cluster was drawn in each resample: bincount over row-offset indices.
         offsets = (draws + n_clusters * np.arange(size)[:, None]).ravel()
-        times_drawn = np.bincount(offsets, minlength=size * n_clusters).reshape(size, n_clusters)
-        totals.append(times_drawn @ per_cluster)
-    return np.concatenate(totals, axis=0)
+        yield np.bincount(offsets, minlength=size * n_clusters).reshape(size, n_clusters)
+
+
+def resampled_totals(per_cluster: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:
+    """(resamples x statistics) totals, each over clusters drawn with replacement."""
+    chunks = times_drawn_chunks(per_cluster.shape[0], n_resamples, seed)
+    return np.concatenate([times_drawn @ per_cluster for times_drawn in chunks], axis=0)
 
 
 def percentile_interval(samples: np.ndarray, level: float = 0.95) -> dict[str, Any]:

@@ -12,44 +12,46 @@ that hears nothing of the speech still says SPEECH that often; otherwise it is f
 The optimiser works on theta = (alpha, log beta, lambda[, gamma]) inside box bounds derived
 from the tested levels, so a degenerate data set (flat, or a perfect step) ends on a bound
 (reported in ``at_bound``) instead of running off to infinity. The likelihood, its gradient and
-a curvature matrix are computed for a whole batch of data sets at once; the point fit uses
-scipy (TNC, a bounded truncated Newton) from several starts, the bootstrap refits use the batch
-(``psychometric_refit``).
+a curvature matrix are computed for a whole batch of data sets at once
+(``psychometric_likelihood``); the point fit and every bootstrap refit use the same optimiser:
+a global grid over the box, then Levenberg-Marquardt from the best grid point and further
+starts, keeping the best optimum (``psychometric_refit``).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.special import expit, logit, ndtr, ndtri, xlogy
+from scipy.special import xlogy
 
-SigmoidName = Literal["logistic", "normal"]
-SIGMOIDS: tuple[SigmoidName, ...] = ("logistic", "normal")
+from qwen_vad.analysis.psychometric_likelihood import (
+    PSI_CLIP,
+    SIGMOIDS,
+    SigmoidName,
+    likelihood_terms,
+    psychometric_value,
+    split_theta,
+    standard_cdf,
+    standard_pdf,
+    standard_ppf,
+)
+from qwen_vad.analysis.psychometric_refit import multistart_fit
+from qwen_vad.analysis.psychometric_thresholds import parameters_on_imposed_bounds, threshold_status
+
+__all__ = [  # the likelihood's names are part of this module's interface too
+    "PSI_CLIP", "SIGMOIDS", "SigmoidName", "likelihood_terms", "psychometric_value", "split_theta",
+    "standard_cdf", "standard_pdf", "standard_ppf",
+    "BinomialLevels", "PsychometricFit", "PsychometricModel", "deviance", "fit_psychometric",
+    "starting_points", "threshold_levels", "width_from_beta",
+]  # fmt: skip
+
 DEFAULT_THRESHOLD_PROBABILITIES = (0.5, 0.75, 0.9)
 LAPSE_BOUNDS = (0.0, 0.1)  # Wichmann & Hill 2001: lapses above 10 % mean the task is not being done
 GAMMA_BOUNDS = (0.0, 0.5)  # a floor above chance would be a bias, not a guess rate
-PSI_CLIP = 1e-12  # keeps log(psi) finite when a bound puts psi at exactly 0 or 1
 WIDTH_ALPHA = 0.05  # psignifit's width: distance between F = 0.05 and F = 0.95
 PARAMETER_NAMES = ("alpha", "log_beta", "lambda", "gamma")
-
-
-def standard_cdf(z: np.ndarray, sigmoid: SigmoidName) -> np.ndarray:
-    return expit(z) if sigmoid == "logistic" else ndtr(z)
-
-
-def standard_pdf(z: np.ndarray, sigmoid: SigmoidName) -> np.ndarray:
-    if sigmoid == "logistic":
-        f = expit(z)
-        return f * (1 - f)
-    return np.exp(-0.5 * z**2) / math.sqrt(2 * math.pi)
-
-
-def standard_ppf(q: np.ndarray, sigmoid: SigmoidName) -> np.ndarray:
-    return logit(q) if sigmoid == "logistic" else ndtri(q)
 
 
 def width_from_beta(beta: np.ndarray, sigmoid: SigmoidName) -> np.ndarray:
@@ -119,51 +121,10 @@ class PsychometricModel:
         return np.array(lower), np.array(upper)
 
 
-def psychometric_value(
-    x: np.ndarray, alpha: np.ndarray, beta: np.ndarray, gamma: np.ndarray, lapse: np.ndarray, sigmoid: SigmoidName
-) -> np.ndarray:
-    return gamma + (1 - gamma - lapse) * standard_cdf((np.asarray(x, float) - alpha) / beta, sigmoid)
 
 
-def split_theta(theta: np.ndarray, fixed_gamma: np.ndarray | None) -> tuple[np.ndarray, ...]:
-    """(alpha, beta, gamma, lapse) columns of a (batch x P) theta, each shaped (batch, 1)."""
-    gamma = theta[:, 3:4] if fixed_gamma is None else np.asarray(fixed_gamma, float).reshape(-1, 1)
-    return theta[:, 0:1], np.exp(theta[:, 1:2]), gamma, theta[:, 2:3]
 
 
-def likelihood_terms(
-    theta: np.ndarray,
-    levels: np.ndarray,
-    successes: np.ndarray,
-    trials: np.ndarray,
-    fixed_gamma: np.ndarray | None,
-    sigmoid: SigmoidName,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Negative log-likelihood (batch,), its gradient (batch x P) and a Gauss-Newton curvature
-    (batch x P x P) for a batch of data sets sharing the stimulus levels.
-
-    The curvature is sum over levels of (k / psi^2 + (n - k) / (1 - psi)^2) dpsi dpsi^T: the
-    observed Hessian without its second-derivative-of-psi term, so positive semi-definite. The
-    expected (Fisher) weights n / (psi (1 - psi)) would explode where psi -> 1 - lambda -> 1 with
-    no failure observed, which is exactly where a lapse rate with its optimum near 0 sits, and
-    made the refits crawl there. The binomial coefficient is left out: it does not depend on theta.
-    """
-    alpha, beta, gamma, lapse = split_theta(theta, fixed_gamma)
-    z = (levels[None, :] - alpha) / beta
-    F, f = standard_cdf(z, sigmoid), standard_pdf(z, sigmoid)
-    scale = 1 - gamma - lapse
-    psi = np.clip(gamma + scale * F, PSI_CLIP, 1 - PSI_CLIP)
-    # d psi / d theta, one slice per parameter: alpha, log beta, lambda[, gamma].
-    dpsi = [-scale * f / beta, -scale * f * z, -F]
-    if fixed_gamma is None:
-        dpsi.append(1 - F)
-    dpsi = np.stack(np.broadcast_arrays(*dpsi), axis=-1)
-    failures = trials - successes
-    nll = -(xlogy(successes, psi) + xlogy(failures, 1 - psi)).sum(axis=1)
-    dnll_dpsi = -(successes / psi - failures / (1 - psi))
-    gradient = np.einsum("bl,blp->bp", dnll_dpsi, dpsi)
-    curvature = np.einsum("bl,blp,blq->bpq", successes / psi**2 + failures / (1 - psi) ** 2, dpsi, dpsi)
-    return nll, gradient, curvature
 
 
 def deviance(psi: np.ndarray, successes: np.ndarray, trials: np.ndarray) -> np.ndarray:
@@ -199,7 +160,9 @@ class PsychometricFit:
     theta: np.ndarray  # (alpha, log beta, lambda[, gamma]) as optimised
     neg_log_likelihood: float
     at_bound: tuple[str, ...]
-    converged: bool
+    converged: bool  # no Newton step from the optimum gains more than GAIN_TOLERANCE
+    n_starts: int = 1  # starts the optimiser ran from (the best grid point and ``starting_points``)
+    n_starts_at_best: int = 1  # how many of them reached the kept optimum
 
     @property
     def alpha(self) -> float:
@@ -223,17 +186,30 @@ class PsychometricFit:
     def deviance(self) -> float:
         return float(deviance(self.predict(self.data.levels), self.data.successes, self.data.trials))
 
+    @property
+    def tested_range(self) -> tuple[float, float]:
+        tested = self.data.levels[self.data.trials > 0]
+        return float(tested.min()), float(tested.max())
+
+    def imposed_bounds_hit(self) -> dict[str, str]:
+        """Estimates on a bound that is a modelling device (``psychometric_thresholds``)."""
+        lower, upper = self.model.bounds(self.data.levels[self.data.trials > 0])
+        return parameters_on_imposed_bounds(PARAMETER_NAMES, self.theta, lower, upper)
+
     def threshold(self, p: float) -> dict[str, object]:
-        """DT_p with an ``extrapolated`` flag, or x = None and the reason it does not exist."""
+        """DT_p with its ``status`` against the tested levels (``psychometric_thresholds``): x is
+        the fitted curve's crossing even when it lies beyond them (``extrapolated``), or None
+        with the reason when the curve never crosses p."""
         x = float(threshold_levels(p, self.alpha, self.beta, self.gamma, self.lapse, self.model.sigmoid))
+        low, high = self.tested_range
+        context = {"status": threshold_status(x, low, high), "tested_range_fit": [low, high], "parameters_at_bound": self.imposed_bounds_hit()}
         if math.isinf(x):
             reason = (
                 f"p = {p} is outside (gamma, 1 - lambda) = ({self.gamma:.3g}, {1 - self.lapse:.3g}): "
                 f"the fitted curve {'never falls to' if x < 0 else 'never reaches'} it"
             )
-            return {"p": p, "x": None, "extrapolated": None, "reason": reason}
-        tested = self.data.levels[self.data.trials > 0]
-        return {"p": p, "x": x, "extrapolated": not tested.min() <= x <= tested.max(), "reason": None}
+            return {"p": p, "x": None, "extrapolated": None, "reason": reason, **context}
+        return {"p": p, "x": x, "extrapolated": not low <= x <= high, "reason": None, **context}
 
 
 def starting_points(model: PsychometricModel, levels: np.ndarray) -> np.ndarray:
@@ -253,30 +229,30 @@ def starting_points(model: PsychometricModel, levels: np.ndarray) -> np.ndarray:
 
 
 def fit_psychometric(data: BinomialLevels, model: PsychometricModel = PsychometricModel()) -> PsychometricFit:
-    """Maximum-likelihood fit: scipy's TNC with the analytic gradient from every starting
-    point, keeping the best optimum. (TNC rather than L-BFGS-B: on a busy machine L-BFGS-B's
-    per-iteration overhead made a 3-parameter fit ~10x slower, for the same optimum.)"""
+    """Maximum-likelihood fit from the best point of a grid over the whole box and from every
+    one of ``starting_points``, keeping the best optimum; the same optimiser as the bootstrap
+    refits (``psychometric_refit.multistart_fit``), so estimate and resamples are comparable."""
     tested = data.trials > 0
     if tested.sum() < model.n_parameters:
         raise ValueError(
             f"{int(tested.sum())} stimulus levels with trials cannot identify {model.n_parameters} parameters"
         )
-    levels = data.levels
-    lower, upper = model.bounds(levels[tested])
-    fixed_gamma = None if model.fixed_gamma is None else np.array([model.fixed_gamma])
-
-    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        nll, gradient, _ = likelihood_terms(
-            theta[None, :], levels, data.successes[None, :], data.trials[None, :], fixed_gamma, model.sigmoid
-        )
-        return float(nll[0]), gradient[0]
-
-    best = None
-    for start in starting_points(model, levels[tested]):
-        start = np.clip(start, lower, upper)
-        result = minimize(objective, start, jac=True, method="TNC", bounds=list(zip(lower, upper)))
-        if best is None or result.fun < best.fun:
-            best = result
-    on_bound = np.minimum(best.x - lower, upper - best.x) < 1e-6 * (upper - lower)
+    lower, upper = model.bounds(data.levels[tested])
+    starts = np.clip(starting_points(model, data.levels[tested]), lower, upper)
+    best = multistart_fit(
+        data.levels,
+        data.successes[None, :],
+        data.trials[None, :],
+        lower,
+        upper,
+        None if model.fixed_gamma is None else np.array([model.fixed_gamma]),
+        model.sigmoid,
+        starts,
+    )
+    theta = best.theta[0]
+    on_bound = np.minimum(theta - lower, upper - theta) < 1e-6 * (upper - lower)
     at_bound = tuple(name for name, hit in zip(PARAMETER_NAMES, on_bound) if hit)
-    return PsychometricFit(model, data, best.x, float(best.fun), at_bound, bool(best.success))
+    return PsychometricFit(
+        model, data, theta, float(best.neg_log_likelihood[0]), at_bound, bool(best.converged[0]),
+        n_starts=1 + len(starts), n_starts_at_best=int(best.n_starts_at_best[0]),
+    )  # fmt: skip

@@ -18,13 +18,18 @@ from qwen_vad.report.html import write_report_html
 from qwen_vad.report.markdown import write_report_markdown
 from qwen_vad.report.provenance import provenance_tables
 from qwen_vad.report.spectrogram import write_spectrograms
+from qwen_vad.report.psychometric_table import psychometric_table
 from qwen_vad.report.tables import (
+    AUC75_COLUMN,
+    DT50_COLUMN,
     category_errors,
     comparison_matrix,
     dataset_summary,
     input_warnings_table,
+    members,
     paired_comparisons,
     prompt_summary,
+    system_groups,
     write_table,
     breakdown_table,
 )
@@ -38,6 +43,10 @@ def report(cfg: Config, run: Run) -> None:
     answers = generated_answers(inputs)
     tables = {
         "comparison_matrix": (comparison_matrix(inputs), "Comparison matrix (every row on the same test split; thresholds learned on the same dev split)"),
+        "psychometric": (
+            psychometric_table(inputs.psychometric, {group: members(inputs, group) for group in system_groups(inputs)}),
+            "Psychometric thresholds vs SNR, durations pooled (SNR in dB where each measure reaches 50 / 75 / 90 %)",
+        ),
         "paired_comparisons": (paired_comparisons(inputs), "Paired comparisons on the same clips (Holm-adjusted McNemar)"),
         "detection_planning": (planning_table(inputs), "What the test set can detect: clips per cell for 80 % power (exact McNemar, Holm level)"),
         "by_snr": (breakdown_table(inputs, "snr_db"), "Balanced accuracy per SNR (dB)"),
@@ -60,7 +69,7 @@ def report(cfg: Config, run: Run) -> None:
     write_report_markdown(run.path("report.md"), inputs, tables, failures, figures, provenance)
     write_report_html(run.path("report.html"), inputs, tables, failures, figures, provenance)
     print(f"\nreport: {run.path('report.md')}\n        {run.path('report.html')}\n")
-    print(to_markdown(tables["comparison_matrix"][0][["row", "model", "balanced accuracy", "DT50 (dB)", "latency p50 (ms)"]]))
+    print(to_markdown(tables["comparison_matrix"][0][["row", "model", "balanced accuracy", DT50_COLUMN, AUC75_COLUMN, "latency p50 (ms)"]]))
 
 
 main = stage_main("report")(report)

@@ -27,6 +27,7 @@ def draw_figures(inputs: ReportInputs, out_dir: Path) -> dict[str, list[Path]]:
     return {
         "psychometric_accuracy_vs_snr": psychometric_figure(analysis.psychometric, out_dir, "correctness_vs_snr_db_pooled"),
         "psychometric_detection_vs_snr": psychometric_figure(analysis.psychometric, out_dir, "detection_vs_snr_db"),
+        "psychometric_sensitivity_vs_snr": psychometric_figure(analysis.psychometric, out_dir, "sensitivity_vs_snr_db_pooled"),
         "psychometric_detection_vs_duration": psychometric_figure(analysis.psychometric, out_dir, "detection_vs_duration_ms"),
         "balanced_accuracy_heatmaps": balanced_accuracy_heatmap_figure(systems, out_dir),
         "reliability_diagrams": reliability_figure(systems, out_dir),

@@ -8,7 +8,15 @@ import pandas as pd
 
 from qwen_vad.report.collect import ReportInputs
 from qwen_vad.markdown_table import to_markdown
+from qwen_vad.report.threshold_cells import THRESHOLD_NOTE
 
+MATRIX_NOTE = (
+    "DT50 / DT75 detection: the SNR where P(answer SPEECH | SPEECH clip), durations pooled, "
+    "reaches 50 / 75 % (the curve's floor is the false-alarm rate, so these move with how "
+    "readily a system says SPEECH). AUC75 criterion-free: the SNR where the AUC of p_speech "
+    "between SPEECH and NONSPEECH clips of the same SNR reaches 0.75 (d' ~ 0.95), which does "
+    "not. " + THRESHOLD_NOTE
+)
 TINY_STAMP = "qwen_vad_tiny_checkpoint.json"  # written by qwen_vad.models.tiny into every tiny/mid checkpoint
 # Shown at the top of report.md and report.html when the LLM rows came from the tiny model.
 PIPELINE_CHECK = (
@@ -44,9 +52,11 @@ def write_report_markdown(
         "`report.html` beside this file shows the same tables and figures, with every failure's audio.",
         "",
     ]
+    notes = {"comparison_matrix": MATRIX_NOTE, "psychometric": THRESHOLD_NOTE}
     for name, (table, caption) in tables.items():
         body = to_markdown(table) if not table.empty else "None."
-        out += [f"## {caption}", "", body, "", f"(`tables/{name}.csv`, `.md`, `.tex`)", ""]
+        out += [f"## {caption}", "", body, ""] + ([notes[name], ""] if name in notes else [])
+        out += [f"(`tables/{name}.csv`, `.md`, `.tex`)", ""]
     out += ["## Figures", ""]
     for name, paths in figures.items():
         png = next((p for p in paths if p.suffix == ".png"), None)

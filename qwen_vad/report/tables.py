@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,7 @@ import pandas as pd
 from qwen_vad.markdown_table import to_markdown
 from qwen_vad.report.collect import ReportInputs, SystemRun
 from qwen_vad.report.detectability import detectable_cell
+from qwen_vad.report.threshold_cells import NOT_FITTED, aggregate_threshold_cells
 
 NOT_RUN = "not run"
 NOT_COMPARABLE = "not comparable"
@@ -70,8 +71,8 @@ def mean_sd(values: Sequence[float | None], digits: int = 3, scale: float = 1.0)
     if len(values) == 1:
         return f"{numbers[0]:.{digits}f}"
     count = f"n={len(numbers)}" if len(numbers) == len(values) else f"{len(numbers)}/{len(values)} seeds"
-    if len(numbers) == 1:
-        return f"{numbers[0]:.{digits}f} ({count})"
+    if len(numbers) == 1:  # one measurable seed has no spread to show
+        return f"{numbers[0]:.{digits}f} ({count if len(values) > 1 else 'n=1'})"
     return f"{np.mean(numbers):.{digits}f} ± {np.std(numbers, ddof=1):.{digits}f} ({count})"
 
 
@@ -87,14 +88,24 @@ def ece(inputs: ReportInputs, system: str) -> float | None:
     return inputs.metrics["systems"][system]["calibration"]["ece"]
 
 
-def pooled_threshold(inputs: ReportInputs, system: str, p: float) -> float | None:
-    """DT_p of the detection curve pooled over durations (null when not reached)."""
-    curves = inputs.psychometric.get(system, {}).get("detection_vs_snr_db_pooled", [])
+def pooled_threshold(inputs: ReportInputs, system: str, p: float, curve_set: str = "detection_vs_snr_db_pooled") -> dict:
+    """The DT_p entry (status, value, interval) of a curve pooled over durations, for
+    ``threshold_cells``: the plan's detection curve by default, or the criterion-free
+    sensitivity curve; {"status": "not fitted", ...} when there is none."""
+    curves = inputs.psychometric.get(system, {}).get(curve_set, [])
     # A curve that could not be fitted (e.g. too few levels) carries a reason, no thresholds.
     for threshold in curves[0].get("thresholds", []) if curves else []:
         if math.isclose(threshold["p"], p):
-            return threshold["x"]
-    return None
+            return threshold
+    return {"p": p, "status": NOT_FITTED, "reason": curves[0].get("skipped") if curves else "no curve"}
+
+
+def matrix_cell(values: Sequence, digits: int, scale: float) -> str:
+    """Numbers aggregate as mean ± sd; threshold entries (dicts) by ``threshold_cells``, which
+    never shows a threshold beyond the tested levels as a number."""
+    if any(isinstance(v, Mapping) for v in values):
+        return aggregate_threshold_cells(values)
+    return mean_sd(values, digits, scale)
 
 
 def median_latency(inputs: ReportInputs, system: str) -> float | None:
@@ -109,14 +120,18 @@ def skipped(inputs: ReportInputs, system: str) -> float | None:
     return sum(inputs.metrics["systems"][system].get("skipped_clips", {}).values())
 
 
-MATRIX_COLUMNS: tuple[tuple[str, Callable[[ReportInputs, str], float | None], int, float], ...] = (
+# Threshold columns: the plan's detection thresholds (P(answer SPEECH | SPEECH clip), floor =
+# false-alarm rate) and beside them the criterion-free one (AUC of p_speech = 0.75).
+DT50_COLUMN, DT75_COLUMN, AUC75_COLUMN = "DT50 detection (dB)", "DT75 detection (dB)", "AUC75 criterion-free (dB)"
+MATRIX_COLUMNS: tuple[tuple[str, Callable[[ReportInputs, str], float | dict | None], int, float], ...] = (
     ("accuracy", lambda i, s: headline_value(i, s, "accuracy"), 3, 1.0),
     ("balanced accuracy", lambda i, s: headline_value(i, s, "balanced_accuracy"), 3, 1.0),
     ("SPEECH acc.", lambda i, s: headline_value(i, s, "accuracy_speech"), 3, 1.0),
     ("NONSPEECH acc.", lambda i, s: headline_value(i, s, "accuracy_nonspeech"), 3, 1.0),
     ("ECE", ece, 3, 1.0),
-    ("DT50 (dB)", lambda i, s: pooled_threshold(i, s, 0.5), 1, 1.0),
-    ("DT75 (dB)", lambda i, s: pooled_threshold(i, s, 0.75), 1, 1.0),
+    (DT50_COLUMN, lambda i, s: pooled_threshold(i, s, 0.5), 1, 1.0),
+    (DT75_COLUMN, lambda i, s: pooled_threshold(i, s, 0.75), 1, 1.0),
+    (AUC75_COLUMN, lambda i, s: pooled_threshold(i, s, 0.75, "sensitivity_vs_snr_db_pooled"), 1, 1.0),
     ("latency p50 (ms)", median_latency, 1, 1.0),
     ("n dev", lambda i, s: clips(i, s, "dev"), 0, 1.0),
     ("n test", lambda i, s: clips(i, s, i.metrics["split"]), 0, 1.0),
@@ -150,7 +165,7 @@ def matrix_row(inputs: ReportInputs, group: str, plan: dict[str, str]) -> dict[s
     row = {"row": row_label(inputs, group), **{key: described.get(key, plan.get(key, "")) for key in ("model", "fine-tuning", "prompt", "dataset")}}
     row["seeds"] = str(len(systems))
     for column, value, digits, scale in MATRIX_COLUMNS:
-        row[column] = mean_sd([value(inputs, s) for s in systems], digits, scale)
+        row[column] = matrix_cell([value(inputs, s) for s in systems], digits, scale)
     return row
 
 
@@ -340,7 +355,7 @@ def to_latex(table: pd.DataFrame, caption: str, label: str) -> str:
 def _latex_escape(text: str) -> str:
     replacements = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                    "±": r"$\pm$", "Δ": r"$\Delta$"}  # fmt: skip
+                    "±": r"$\pm$", "Δ": r"$\Delta$", "<": r"$<$", ">": r"$>$", "|": r"$|$"}  # fmt: skip
     return "".join(replacements.get(ch, ch) for ch in text)
 
 

@@ -1,6 +1,12 @@
 """Psychometric curves: the fitted function per system, the raw proportions it was fitted to
 (marker area proportional to the clips at that level) and DT50 / DT75 with their bootstrap
-intervals, one panel per level of the other condition axis (e.g. per clip duration)."""
+intervals, one panel per level of the other condition axis (e.g. per clip duration).
+
+Panels span the tested levels only. A threshold is drawn as a measured point (diamond with its
+interval) only when it lies inside them (its ``status``, see
+``qwen_vad.analysis.psychometric_thresholds``); an interval end past them stops at the edge
+with an outward arrow; a threshold beyond them is an open arrow at the edge it passed, with no
+interval; one the curve never reaches is not drawn."""
 
 from __future__ import annotations
 
@@ -36,9 +42,14 @@ Curve = Mapping[str, Any]  # one entry of a psychometric.json list (qwen_vad.ana
 Panels = dict[str, list[tuple[str, Curve]]]  # panel title -> [(system, curve), ...]
 
 MARKED_PROBABILITIES = (0.5, 0.75)  # DT50 and DT75, the thresholds the research plan reports
+# The criterion-free curves start at chance (0.5): their threshold is where they reach 0.75.
+MARKED_BY_MEASURE = {"sensitivity": (0.75,)}
+THRESHOLD_PREFIX = {"sensitivity": "AUC"}
+CENSORED_MARKERS = {"below_range": "<", "above_range": ">"}
 THRESHOLD_MARKER = "D"  # no system style uses it (see style.py), so it never reads as a data point
 DODGE_STEP = 0.015  # vertical offset between the threshold markers of neighbouring systems
-MEASURE_TITLES = {"detection": "Speech detection", "correctness": "Correct answers"}
+MEASURE_TITLES = {"detection": "Speech detection", "correctness": "Correct answers", "sensitivity": "Criterion-free sensitivity"}
+Y_LABELS = {"sensitivity": "AUC of p_speech, SPEECH vs NONSPEECH (2AFC)"}  # the analysis's label is long
 AXIS_LABELS = {"snr_db": "SNR (dB)", "duration_ms": "clip duration (ms)"}
 PANEL_NAMES = {("duration_ms",): "clip duration", ("snr_db",): "SNR"}
 LISTED_PANELS = 3  # a legend note names at most this many panels; more are counted
@@ -73,32 +84,37 @@ def is_fitted(curve: Curve) -> bool:
     return "skipped" not in curve and "counts" in curve
 
 
+def clips_per_level(curve: Curve) -> list[float]:
+    """Clips behind each level's proportion: the fit's trials, except for the criterion-free
+    curves, whose trials are effective counts; there, the SPEECH and NONSPEECH clips."""
+    counts = curve["counts"]
+    if "n_speech" in counts:
+        return [as_float(s) + as_float(n) for s, n in zip(counts["n_speech"], counts["n_nonspeech"])]
+    return [as_float(v) for v in counts["trials"]]
+
+
 def to_axis_units(levels: np.ndarray, axis: str) -> np.ndarray:
     """Fitted levels -> plotted values: the duration fit works on log10(ms), the plot in ms."""
     return np.power(10.0, levels) if axis == "duration_ms" else levels
 
 
 def marked_thresholds(curve: Curve, probabilities: Sequence[float]) -> list[Mapping[str, Any]]:
-    return [t for t in curve["thresholds"] if t["p"] in probabilities and t["x"] is not None]
+    """The thresholds to draw: inside the tested levels, or censored beyond them."""
+    drawn = ("inside", *CENSORED_MARKERS)
+    return [t for t in curve["thresholds"] if t["p"] in probabilities and t.get("status") in drawn]
 
 
-def level_range(curves: Sequence[Curve], probabilities: Sequence[float]) -> tuple[float, float]:
-    """The tested levels, widened to show extrapolated thresholds up to half the tested span
-    beyond them (further out the fit says little, and the tested levels would be squeezed
-    into a corner), padded by 5 %."""
+def level_range(curves: Sequence[Curve]) -> tuple[float, float]:
+    """The tested levels, padded by 5 %: the fit says nothing beyond them."""
     tested = [as_float(v) for c in curves for v in c["counts"]["level"]]
     low, high = min(tested), max(tested)
-    reach = 0.5 * (high - low)
-    thresholds = [t["x"] for c in curves for t in marked_thresholds(c, probabilities)]
-    low = min([low, *(max(x, low - reach) for x in thresholds)])
-    high = max([high, *(min(x, high + reach) for x in thresholds)])
     pad = 0.05 * (high - low or 1.0)
     return low - pad, high + pad
 
 
 def threshold_interval(threshold: Mapping[str, Any]) -> tuple[float, float]:
     """The cluster-bootstrap interval (it also covers variants of one clip failing together)
-    when the analysis ran it, else the parametric one; bounds may be +-inf."""
+    when the analysis ran it, else the parametric one, in fit units; bounds may be +-inf."""
     interval = threshold.get("interval_cluster") or threshold["interval_parametric"]
     return as_float(interval["low"]), as_float(interval["high"])
 
@@ -142,31 +158,38 @@ def draw_curve(ax: Axes, system: str, curve: Curve, x_range: tuple[float, float]
     counts, axis, style = curve["counts"], curve["axis"], look.styles[system]
     levels = to_axis_units(np.array([as_float(v) for v in counts["level"]]), axis)
     proportion = [as_float(v) for v in counts["proportion"]]
-    area = np.array([as_float(v) for v in counts["trials"]]) * look.size_scale
+    area = np.array(clips_per_level(curve)) * look.size_scale
     ax.scatter(levels, proportion, s=area, color=style.colour, marker=style.marker, alpha=0.55, linewidths=0)
     grid = np.linspace(*x_range, 200)
     p = curve["parameters"]
     fitted = psychometric_value(grid, p["alpha"], p["beta"], p["gamma"], p["lambda"], curve["sigmoid"])
     ax.plot(to_axis_units(grid, axis), fitted, color=style.colour, linestyle=style.linestyle)
+    tested = (float(min(as_float(v) for v in counts["level"])), float(max(as_float(v) for v in counts["level"])))
     for threshold in marked_thresholds(curve, look.probabilities):
-        draw_threshold(ax, threshold, axis, style, x_range, look.dodge(system))
+        draw_threshold(ax, threshold, axis, style, tested, look.dodge(system))
 
 
 def draw_threshold(
-    ax: Axes, threshold: Mapping[str, Any], axis: str, style: SystemStyle, x_range: tuple[float, float], dodge: float
+    ax: Axes, threshold: Mapping[str, Any], axis: str, style: SystemStyle, tested: tuple[float, float], dodge: float
 ) -> None:
-    """DT_p as a diamond at level p (+ the system's ``dodge``) with a horizontal CI bar,
-    clipped to the panel: an infinite bound means some resampled curves never reach p. A DT
-    beyond the panel is an open triangle at the edge, pointing to where it lies."""
-    low, high = np.clip(threshold_interval(threshold), *x_range)
+    """DT_p at level p (+ the system's ``dodge``): inside the tested levels a diamond with its
+    CI bar, the bar stopped at the tested edges with an outward arrow where it goes on; beyond
+    them an open arrow at the edge it passed, no bar."""
     y = threshold["p"] + dodge
-    ax.plot(to_axis_units(np.array([low, high]), axis), [y, y], color=style.colour, linewidth=1.0, solid_capstyle="butt")
-    x, marker = threshold["x"], THRESHOLD_MARKER
-    if not x_range[0] <= x <= x_range[1]:
-        x, marker = (x_range[1], ">") if x > x_range[1] else (x_range[0], "<")
-    face = "white" if threshold["extrapolated"] else style.colour
+    edge_marker = {"markersize": 7, "markerfacecolor": "white", "markeredgecolor": style.colour, "markeredgewidth": 1.4}
+    status = threshold["status"]
+    if status in CENSORED_MARKERS:
+        x = tested[0] if status == "below_range" else tested[1]
+        ax.plot(to_axis_units(np.array([x]), axis), [y], marker=CENSORED_MARKERS[status], linestyle="none", clip_on=False, **edge_marker)
+        return
+    low, high = threshold_interval(threshold)
+    ends = np.clip([low, high], *tested)
+    ax.plot(to_axis_units(ends, axis), [y, y], color=style.colour, linewidth=1.0, solid_capstyle="butt")
+    for end, beyond, marker in ((ends[0], low < tested[0], "<"), (ends[1], high > tested[1], ">")):
+        if beyond:
+            ax.plot(to_axis_units(np.array([end]), axis), [y], marker=marker, markersize=4, color=style.colour, linestyle="none", clip_on=False)
     ax.plot(
-        to_axis_units(np.array([x]), axis), [y], marker=marker, markersize=7, markerfacecolor=face,
+        to_axis_units(np.array([threshold["x"]]), axis), [y], marker=THRESHOLD_MARKER, markersize=7, markerfacecolor=style.colour,
         markeredgecolor="black", markeredgewidth=0.8, linestyle="none", clip_on=False,
     )  # fmt: skip
 
@@ -187,7 +210,7 @@ def draw_panel(ax: Axes, title: str, entries: Sequence[tuple[str, Curve]], look:
     ax.set_ylim(-0.03, 1.03)
     for p in look.probabilities:
         ax.axhline(p, color="0.6", linewidth=0.6, linestyle=":")
-    x_range = level_range([curve for _, curve in fitted], look.probabilities)
+    x_range = level_range([curve for _, curve in fitted])
     for system, curve in fitted:
         draw_curve(ax, system, curve, x_range, look)
     axis = fitted[0][1]["axis"]
@@ -196,7 +219,9 @@ def draw_panel(ax: Axes, title: str, entries: Sequence[tuple[str, Curve]], look:
     ax.set_xlim(*to_axis_units(np.array(x_range), axis))
 
 
-def legend_handles(notes: Mapping[str, str], drawn: set[str], look: Look, trial_range: tuple[float, float]) -> list[Line2D]:
+def legend_handles(
+    notes: Mapping[str, str], drawn: set[str], look: Look, trial_range: tuple[float, float], prefix: str = "DT"
+) -> list[Line2D]:
     """Systems (with a note where curves are missing; faded when none is ``drawn``),
     threshold markers, marker sizes."""
     handles = []
@@ -205,12 +230,11 @@ def legend_handles(notes: Mapping[str, str], drawn: set[str], look: Look, trial_
         line = {"color": style.colour, "linestyle": style.linestyle, "marker": style.marker}
         label = textwrap.fill(system + note, width=LEGEND_LABEL_CHARACTERS, subsequent_indent="  ")
         handles.append(Line2D([], [], **line, label=label, alpha=1.0 if system in drawn else 0.4))
-    names = "/".join(f"DT{round(p * 100)}" for p in look.probabilities)
-    edge = {"markeredgecolor": "black", "markerfacecolor": "white", "linestyle": "none"}
+    names = "/".join(f"{prefix}{round(p * 100)}" for p in look.probabilities)
+    edge = {"markeredgecolor": "0.4", "markerfacecolor": "white", "markeredgewidth": 1.4, "linestyle": "none"}
     handles += [
-        Line2D([], [], marker=THRESHOLD_MARKER, color="0.4", markeredgecolor="black", linewidth=1.0, label=f"{names} ± 95% CI"),
-        Line2D([], [], marker=THRESHOLD_MARKER, **edge, label="DT outside the tested levels"),
-        Line2D([], [], marker=">", **edge, label="DT beyond the plotted range"),
+        Line2D([], [], marker=THRESHOLD_MARKER, color="0.4", markeredgecolor="black", linewidth=1.0, label=f"{names} ± 95% CI (inside the tested levels)"),
+        Line2D([], [], marker=">", **edge, label=f"{prefix} beyond the tested levels (censored, no value)"),
     ]
     for n in sorted(set(trial_range)):
         size = float(np.sqrt(n * look.size_scale))
@@ -222,16 +246,19 @@ def legend_handles(notes: Mapping[str, str], drawn: set[str], look: Look, trial_
 def plot_psychometric_curves(
     psychometric: Mapping[str, Mapping[str, Sequence[Curve]]],
     curve_set: str = "detection_vs_snr_db",
-    probabilities: Sequence[float] = MARKED_PROBABILITIES,
+    probabilities: Sequence[float] | None = None,
 ) -> Figure | None:
     """``psychometric``: psychometric.json ({system: {curve_set: [curve, ...]}}); ``curve_set``
-    e.g. "detection_vs_snr_db" (one panel per duration) or "correctness_vs_duration_ms".
+    e.g. "detection_vs_snr_db" (one panel per duration) or "correctness_vs_duration_ms";
+    ``probabilities``: the thresholds marked (default DT50 and DT75; AUC75 for sensitivity).
     None when no system has a fitted curve in that set."""
+    measure = curve_set.split("_vs_")[0]
+    probabilities = probabilities or MARKED_BY_MEASURE.get(measure, MARKED_PROBABILITIES)
     panels = panels_of(psychometric, curve_set)
     fitted = [curve for entries in panels.values() for _, curve in entries if is_fitted(curve)]
     if not fitted:
         return None
-    trials = [as_float(n) for curve in fitted for n in curve["counts"]["trials"]]
+    trials = [n for curve in fitted for n in clips_per_level(curve)]
     look = Look(system_styles(psychometric), probabilities, size_scale=60.0 / max(trials))  # largest level: 60 pt^2
     # Conditions without any fitted curve (one level only, as most are in a one-axis design)
     # get no empty panel; the legend notes say which systems were not fitted where.
@@ -244,13 +271,13 @@ def plot_psychometric_curves(
         draw_panel(ax, title, entries, look)
         ax.set_xlabel(AXIS_LABELS[axis])
     hide_unused(axes, len(drawn))
-    fig.supylabel(fitted[0]["measure"], fontsize=RC_PARAMS["axes.labelsize"])  # shared y: one label, never two overlapping
-    measure = curve_set.split("_vs_")[0]
+    y_label = Y_LABELS.get(measure, fitted[0]["measure"])
+    fig.supylabel(y_label, fontsize=RC_PARAMS["axes.labelsize"])  # shared y: one label, never two overlapping
     axis_name = AXIS_LABELS[axis].split(" (")[0]
     set_title(fig, f"{MEASURE_TITLES.get(measure, measure)} vs {axis_name} ({panel_description(curve_set, panels)})")
     notes = {s: not_fitted_note(s, panels) for s in psychometric if psychometric[s].get(curve_set)}
     drawn_systems = {system for entries in drawn.values() for system, curve in entries if is_fitted(curve)}
-    handles = legend_handles(notes, drawn_systems, look, (min(trials), max(trials)))
+    handles = legend_handles(notes, drawn_systems, look, (min(trials), max(trials)), THRESHOLD_PREFIX.get(measure, "DT"))
     fig.legend(handles=handles, loc="outside lower center", ncols=2 if fig.get_figwidth() >= 6 else 1)
     return fig
 
@@ -259,7 +286,7 @@ def psychometric_figure(
     psychometric: Mapping[str, Mapping[str, Sequence[Curve]]],
     out_dir: str | Path,
     curve_set: str = "detection_vs_snr_db",
-    probabilities: Sequence[float] = MARKED_PROBABILITIES,
+    probabilities: Sequence[float] | None = None,
 ) -> list[Path]:
     """Writes ``psychometric_<curve_set>.pdf/.png``; [] when nothing was fitted."""
     figure = plot_psychometric_curves(psychometric, curve_set, probabilities)
