@@ -13,9 +13,11 @@ from qwen_vad.runs import git_state, package_versions
 OUT_DIR = Path(__file__).resolve().parent / "out"
 
 
-def write_result(name: str, result: dict) -> Path:
-    """Write ``benchmarks/out/<name>.json`` with the machine and code it was measured on."""
-    OUT_DIR.mkdir(exist_ok=True)
+def write_result(name: str, result: dict, out_dir: Path | None = None, echo: bool = True) -> Path:
+    """Write ``<out_dir>/<name>.json`` (default benchmarks/out/) with the machine and code it was
+    measured on; ``echo`` also prints the result."""
+    out_dir = OUT_DIR if out_dir is None else Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     record = {
         "benchmark": name,
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -24,7 +26,9 @@ def write_result(name: str, result: dict) -> Path:
         "packages": package_versions(),
         **result,
     }
-    path = OUT_DIR / f"{name}.json"
+    path = out_dir / f"{name}.json"
     path.write_text(json.dumps(record, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    if echo:
+        print(json.dumps(result, indent=2))
+    print(f"written: {path}")
     return path

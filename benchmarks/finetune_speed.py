@@ -1,162 +1,126 @@
-"""Fine-tuning throughput with the short-clip encoder path vs the stock 30-s path.
+"""Fine-tuning throughput and peak memory, short-clip encoder path vs the stock 30-s path.
 
 The mid checkpoint (the real Whisper-large-v3-sized audio encoder of Qwen2-Audio, 32 layers x
 1280, with a small language model; built into checkpoints/mid on first use, ~1.3 GB) is trained
-with LoRA exactly as ``python -m qwen_vad.finetune`` trains it: the same collator (features,
-labels), loss and AdamW step. Both paths train on the same batch of short clips (0.2-1 s, the
-study's durations) for the same number of steps; the stock path pads every clip to 30 s and runs
-the encoder over 1500 positions. Reported: training samples/s of each, their ratio, and the peak
-memory of the training steps (CUDA: peak allocated; CPU: peak resident memory above the level
-before the steps).
+with LoRA as ``python -m qwen_vad.finetune`` trains it (``load_trainable_model``, the training
+collator, loss and AdamW step: benchmarks/lora_training.py). Both paths train on the same batch
+of short clips (0.2-1 s, the study's durations) for the same number of steps; the stock path
+pads every clip to 30 s and runs the encoder over 1500 positions.
+
+Each path runs in a fresh process (``python -m benchmarks.finetune_speed --path NAME``), so
+neither reuses memory the other made the allocator grow. Reported per path: training samples/s
+and the peak memory of its steps (warm-up included: the optimizer state is created there). On
+CUDA that is ``max_memory_allocated`` (weights included); on CPU the resident high-water mark,
+reset once the model is loaded (benchmarks/memory.py says why that measure), with the model's
+own resident size beside it and the peak above it.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
-import numpy as np
-import psutil
 import torch
 
 from benchmarks.common import write_result
+from benchmarks.lora_training import clip_durations, synthetic_examples, training_collator, training_step
+from benchmarks.memory import PeakMemory, megabytes
+from benchmarks.scoring_styles import encoder_path
+from benchmarks.timing import TimeBox, run_time_boxed
 from qwen_vad.cli import compose_config
 from qwen_vad.config import REPO_ROOT
-from qwen_vad.models.fast_encoder import use_short_clip_encoder
 from qwen_vad.models.loader import resolve_device
 from qwen_vad.models.tiny import build_tiny_checkpoint
-from qwen_vad.prompts import load_prompt
-from qwen_vad.training.collator import TrainingCollator
-from qwen_vad.training.examples import ClipDataset, LabelledClip, TrainingExample
-from qwen_vad.training.loss import AnswerLoss
 from qwen_vad.training.model_setup import load_trainable_model
-from qwen_vad.training.prompt_sampling import PromptSampler
 
 MID_CHECKPOINT = REPO_ROOT / "checkpoints" / "mid"
-CLIP_SECONDS = (0.2, 0.3, 0.5, 1.0)
+PATHS = {"fast_encoder": True, "stock_30s": False}  # name -> short-clip features
 # (batch size, timed steps, warm-up steps): the research plan's batch of 8 on a GPU; on CPU the
 # stock path costs ~2 TFLOP of encoder work per clip, so a small batch keeps it to minutes.
 SETTINGS = {"cuda": (8, 10, 2), "cpu": (2, 2, 1)}
+BENCHMARKS_ROOT = Path(__file__).resolve().parents[1]  # where `python -m benchmarks...` resolves
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.finetune_speed")
+    parser.add_argument("--path", choices=sorted(PATHS), help="measure this path only (the fresh process of one path)")
+    parser.add_argument("--result", type=Path, help="with --path: where to write its JSON")
+    args = parser.parse_args([] if argv is None else argv)
+    if args.path:
+        if args.result is None:
+            parser.error("--path needs --result FILE")
+        args.result.write_text(json.dumps(measure_path(args.path)))
+        return
     device = resolve_device("auto")
-    batch_size, steps, warmup = SETTINGS["cuda" if device.startswith("cuda") else "cpu"]
-    checkpoint = build_tiny_checkpoint(MID_CHECKPOINT, size="mid", seed=0)
-    dtype = "bf16" if device.startswith("cuda") else "fp32"
-    cfg, _ = compose_config(["exp=smoke", f"model.name_or_path={checkpoint}", f"model.dtype={dtype}", "model.device=auto"])
-    model, processor = load_trainable_model(cfg, device)
-    model.train()
-    examples = synthetic_examples(batch_size)
-    sampler = PromptSampler(processor, [load_prompt(cfg.decoding.prompt)], cfg.decoding.system_prompt)
-    results = {}
-    for path, short_clip in (("fast_encoder", True), ("stock_30s", False)):
-        use_short_clip_encoder(model, short_clip)
-        collator = TrainingCollator(processor, sampler, "answer", None, short_clip_features=short_clip)
-        step = training_step(model, collator, examples, device, autocast=dtype == "bf16")
-        results[path] = measure(step, steps, warmup, batch_size, device)
-        print(path, results[path], flush=True)
+    build_tiny_checkpoint(MID_CHECKPOINT, size="mid", seed=0)  # once, before the processes that load it
+    results = {path: in_fresh_process(path) for path in PATHS}
+    fast, stock = results["fast_encoder"], results["stock_30s"]
+    batch_size = fast["batch_size"]
     write_result(
         "finetune_speed",
         {
             "device": torch.cuda.get_device_name() if device.startswith("cuda") else f"cpu ({torch.get_num_threads()} threads)",
             "checkpoint": "mid (Whisper-large-v3-sized audio encoder, small LLM)",
-            "dtype": dtype,
+            "dtype": fast["dtype"],
             "batch_size": batch_size,
-            "timed_steps": steps,
+            "timed_steps": fast["timed_steps"],
             "clip_seconds": clip_durations(batch_size),
+            "peak_memory": fast["peak_memory"] + "; each path in a fresh process",
             **results,
-            "speedup": round(results["fast_encoder"]["samples_per_second"] / results["stock_30s"]["samples_per_second"], 1),
-            "memory_ratio": round(results["stock_30s"]["peak_memory_mb"] / max(results["fast_encoder"]["peak_memory_mb"], 1e-9), 1),
+            "speedup": round(fast["samples_per_second"] / stock["samples_per_second"], 1),
+            "memory_ratio": memory_ratio(fast, stock),
         },
     )
 
 
-def clip_durations(count: int) -> list[float]:
-    """The study's durations spread over the batch, shortest and longest always included (the
-    longest clip sets the batch's feature length)."""
-    last = len(CLIP_SECONDS) - 1
-    return [CLIP_SECONDS[round(i * last / max(count - 1, 1))] for i in range(count)]
+def in_fresh_process(path: str) -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        result = Path(folder) / f"{path}.json"
+        command = [sys.executable, "-m", "benchmarks.finetune_speed", "--path", path, "--result", str(result)]
+        subprocess.run(command, cwd=BENCHMARKS_ROOT, check=True)
+        measured = json.loads(result.read_text())
+    print(path, measured, flush=True)
+    return measured
 
 
-def synthetic_examples(count: int) -> list[TrainingExample]:
-    rng = np.random.default_rng(0)
-    clips = [
-        LabelledClip(f"clip{i}", (0.1 * rng.standard_normal(round(seconds * 16_000))).astype(np.float32), i % 2 == 0)
-        for i, seconds in enumerate(clip_durations(count))
-    ]
-    dataset = ClipDataset(clips, seed=0)
-    return [dataset[i] for i in range(count)]
-
-
-def training_step(
-    model: torch.nn.Module, collator: TrainingCollator, examples: list[TrainingExample], device: str, autocast: bool
-) -> Callable[[], None]:
-    loss_fn = AnswerLoss("answer", None)
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
-
-    def step() -> None:
-        batch = {name: tensor.to(device) for name, tensor in collator(examples).items()}
-        labels = batch.pop("labels")
-        with torch.autocast(device_type="cuda" if device.startswith("cuda") else "cpu", dtype=torch.bfloat16, enabled=autocast):
-            loss = loss_fn(model(**batch), labels)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-
-    return step
-
-
-def measure(step: Callable[[], None], steps: int, warmup: int, batch_size: int, device: str) -> dict[str, float]:
+def measure_path(path: str) -> dict:
+    device = resolve_device("auto")
     cuda = device.startswith("cuda")
-    for _ in range(warmup):
-        step()
-    if cuda:
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-    with PeakResidentMemory() as resident:
-        started = time.perf_counter()
-        for _ in range(steps):
-            step()
-        if cuda:
-            torch.cuda.synchronize()
-        seconds = time.perf_counter() - started
-    peak = torch.cuda.max_memory_allocated() if cuda else resident.peak_above_start
+    batch_size, steps, warmup = SETTINGS["cuda" if cuda else "cpu"]
+    dtype = "bf16" if cuda else "fp32"
+    cfg, _ = compose_config(["exp=smoke", f"model.name_or_path={MID_CHECKPOINT}", f"model.dtype={dtype}", "model.device=auto"])
+    model, processor = load_trainable_model(cfg, device)
+    model.train()
+    short_clip = PATHS[path]
+    collator = training_collator(processor, short_clip, cfg.decoding.prompt)
+    step = training_step(model, collator, synthetic_examples(batch_size), device, autocast=cuda)
+    box = TimeBox(warmup=warmup, min_runs=steps, max_runs=steps, min_seconds=0.0, max_seconds=float("inf"))
+    with encoder_path(model, short_clip), PeakMemory(device) as peak:
+        timed = run_time_boxed(step, box, torch.cuda.synchronize if cuda else (lambda: None))
     return {
-        "samples_per_second": round(steps * batch_size / seconds, 3),
-        "seconds_per_step": round(seconds / steps, 3),
-        "peak_memory_mb": round(peak / 2**20, 1),
+        "dtype": dtype,
+        "batch_size": batch_size,
+        "timed_steps": len(timed.seconds),
+        "samples_per_second": round(batch_size * len(timed.seconds) / timed.total, 3),
+        "seconds_per_step": round(timed.total / len(timed.seconds), 3),
+        "peak_memory": peak.kind,
+        "peak_memory_mb": megabytes(peak.bytes),
+        "loaded_model_mb": megabytes(peak.start_bytes),
+        "peak_above_loaded_model_mb": megabytes(None if peak.bytes is None else peak.bytes - peak.start_bytes),
     }
 
 
-class PeakResidentMemory:
-    """Peak resident memory of this process while the block runs, above its level at the start."""
-
-    def __init__(self, interval_s: float = 0.005) -> None:
-        self.interval_s, self.process = interval_s, psutil.Process()
-        self.start = self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def __enter__(self) -> PeakResidentMemory:
-        self.start = self.peak = self.process.memory_info().rss
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def peak_above_start(self) -> int:
-        return self.peak - self.start
-
-    def _sample(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.process.memory_info().rss)
-            time.sleep(self.interval_s)
+def memory_ratio(fast: dict, stock: dict) -> dict[str, float | None]:
+    """Stock over short-clip path: of the whole peak, and of the peak above the loaded model."""
+    ratios = {}
+    for key in ("peak_memory_mb", "peak_above_loaded_model_mb"):
+        ratios[key.removesuffix("_mb")] = round(stock[key] / fast[key], 2) if fast[key] and stock[key] else None
+    return ratios
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
