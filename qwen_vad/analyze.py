@@ -27,14 +27,16 @@ from qwen_vad.analysis.psychometric_curves import CurveOptions, psychometric_cur
 from qwen_vad.analysis.sources import Sources, prediction_sources, skipped_clips
 from qwen_vad.analysis.summary import headline, summarize_system
 from qwen_vad.cli import stage_main
+from qwen_vad.conditions import SNR_COLUMN, axis_columns
 from qwen_vad.config import Config
 from qwen_vad.runs import Run
 from qwen_vad.scoring.input_checks import durations_without_audio_tokens, input_warnings
 
 log = logging.getLogger("qwen_vad.analyze")
 
-# Pooled curves ignore these axes (every SNR level then pools all durations, reverbs, filters).
-POOLED_AWAY = ("duration_ms", "reverb_rt60_s", "filter")
+# The research plan's one curve per system runs along SNR and pools every other condition axis
+# (each SNR level then holds all durations, reverbs, filters, ...).
+POOLED_CURVE_AXIS = SNR_COLUMN
 
 
 def analyze(cfg: Config, run: Run) -> None:
@@ -100,9 +102,10 @@ def system_psychometrics(rows: pd.DataFrame, cfg: Config) -> dict:
     sensitivity threshold beside them) go into the results table."""
     options = curve_options(cfg)
     report = psychometric_report(rows, options)
-    pooled = rows.drop(columns=[c for c in POOLED_AWAY if c in rows.columns])
+    pooled_away = [c for c in axis_columns() if c != POOLED_CURVE_AXIS and c in rows.columns]
+    pooled = rows.drop(columns=pooled_away)
     for measure in ("detection", "correctness", "sensitivity"):
-        report[f"{measure}_vs_snr_db_pooled"] = psychometric_curves(pooled, measure, "snr_db", options)
+        report[f"{measure}_vs_{POOLED_CURVE_AXIS}_pooled"] = psychometric_curves(pooled, measure, POOLED_CURVE_AXIS, options)
     return report
 
 

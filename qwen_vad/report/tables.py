@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from qwen_vad.conditions import DURATION_COLUMN, axes
 from qwen_vad.markdown_table import to_markdown
 from qwen_vad.report.collect import ReportInputs, SystemRun
 from qwen_vad.report.detectability import detectable_cell
@@ -199,11 +200,22 @@ def breakdown_table(inputs: ReportInputs, column: str, value_key: str = "balance
     if not levels:
         return pd.DataFrame()
     ordered = sorted(levels, key=_level_key)
-    silent = no_audio_token_levels(inputs) if column == "duration_ms" else {}
+    silent = no_audio_token_levels(inputs) if column == DURATION_COLUMN else {}
     table = pd.DataFrame({column: [_format_level(level) + (f" (no audio tokens: {', '.join(silent[level])})" if level in silent else "") for level in ordered]})
     for group in sorted(values):
         table[group] = [mean_sd(values[group].get(level, [None]) if level in values[group] else [None]) for level in ordered]
     return table
+
+
+def breakdown_tables(inputs: ReportInputs) -> dict[str, tuple[pd.DataFrame, str]]:
+    """One table per condition axis (qwen_vad.conditions): always the design axes (duration,
+    SNR), a degradation axis (reverb, filter, ...) when the scored clips hold several of its levels."""
+    tables = {}
+    for axis in axes():
+        table = breakdown_table(inputs, axis.column)
+        if axis.core or len(table) > 1:
+            tables[f"by_{axis.name}"] = (table, f"Balanced accuracy per {axis.label}")
+    return tables
 
 
 def no_audio_token_levels(inputs: ReportInputs) -> dict[int, list[str]]:
@@ -242,11 +254,14 @@ def input_warnings_table(inputs: ReportInputs) -> pd.DataFrame:
 
 
 def dataset_summary(inputs: ReportInputs) -> pd.DataFrame:
-    """Cells x splits of each dataset the reported runs were scored on."""
+    """Cells x splits of each dataset the reported runs were scored on: the design axes, and a
+    degradation axis where the dataset varies it."""
     rows = []
     for name, report in sorted(inputs.datasets.items()):
-        for cell in report["cells"]:
-            rows.append({"dataset": name, **{k: cell[k] for k in ("label", "duration_ms", "snr_db", "train", "dev", "test")}})
+        cells = report["cells"]
+        shown = [a.column for a in axes() if a.core or len({str(cell.get(a.column)) for cell in cells}) > 1]
+        for cell in cells:
+            rows.append({"dataset": name, **{k: cell.get(k) for k in ("label", *shown, "train", "dev", "test")}})
     return pd.DataFrame(rows)
 
 
