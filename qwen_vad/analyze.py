@@ -29,8 +29,11 @@ from qwen_vad.analysis.summary import headline, summarize_system
 from qwen_vad.cli import stage_main
 from qwen_vad.conditions import SNR_COLUMN, axis_columns
 from qwen_vad.config import Config
+from qwen_vad.experiment_rows import row_records
 from qwen_vad.runs import Run
 from qwen_vad.scoring.input_checks import durations_without_audio_tokens, input_warnings
+from qwen_vad.scoring.predictions import SYSTEM_KIND_COLUMN
+from qwen_vad.scoring.systems import LLM
 
 log = logging.getLogger("qwen_vad.analyze")
 
@@ -51,6 +54,7 @@ def analyze(cfg: Config, run: Run) -> None:
         "sources": {s.name: str(s.path) for s in sources.predictions},
         "groups": {name: group.as_json() for name, group in sources.groups.items()},
         "not_run": sources.not_run,
+        "rows": row_records(),  # the comparison matrix as the experiment files declare it
         "systems": metrics,
     })  # fmt: skip
     write_json(run.path("psychometric.json"), psychometric)
@@ -61,7 +65,12 @@ def analyze(cfg: Config, run: Run) -> None:
 
 def load_predictions(path: Path) -> pd.DataFrame:
     frame = pd.read_parquet(path)
-    systems = frame[["system", "prompt_id"]].drop_duplicates()
+    if SYSTEM_KIND_COLUMN not in frame.columns:
+        raise BadInputError(
+            f"{path}: no {SYSTEM_KIND_COLUMN!r} column (llm | vad), which scoring runs record since the systems "
+            "registry; re-run the scoring stage that wrote it"
+        )
+    systems = frame[["system", "prompt_id", SYSTEM_KIND_COLUMN]].drop_duplicates()
     if len(systems) != 1:
         raise BadInputError(f"{path}: expected one system per predictions file, found {systems.to_dict('records')}")
     return frame
@@ -81,6 +90,7 @@ def system_metrics(frame: pd.DataFrame, cfg: Config) -> dict:
     dev = frame[frame["split"] == "dev"]
     return {
         "system": rows["system"].iloc[0],
+        SYSTEM_KIND_COLUMN: rows[SYSTEM_KIND_COLUMN].iloc[0],
         "prompt_id": rows["prompt_id"].iloc[0],
         "threshold": _threshold(rows),
         "headline": headline(summary),
@@ -126,7 +136,7 @@ def curve_options(cfg: Config) -> CurveOptions:
 def system_comparisons(sources: Sources, frames: dict[str, pd.DataFrame], metrics: dict[str, dict], cfg: Config) -> dict:
     """The configured comparisons, paired by seed; best_llm / best_vad chosen on dev."""
     dev_ba = {name: (block["dev"] or {}).get("balanced_accuracy") for name, block in metrics.items()}
-    is_llm = {name: bool(block["prompt_id"]) for name, block in metrics.items()}
+    is_llm = {name: block[SYSTEM_KIND_COLUMN] == LLM for name, block in metrics.items()}
     aliases = best_systems(sources.groups, dev_ba, is_llm)
     tested = {name: reported_split(frame, cfg) for name, frame in frames.items()}
     a = cfg.analyze

@@ -388,7 +388,9 @@ class OproConfig:
 
 @dataclass
 class AnalyzeConfig:
-    # Experiments analysed together (their latest scoring runs); empty: the chosen exp alone.
+    # Experiments analysed together (their latest scoring runs). Empty: the chosen experiment
+    # alone when it is a row of the comparison matrix (declares ``row:``), else every experiment
+    # that declares a row (``analyze exp=paper``).
     experiments: list[str] = field(default_factory=list)
     # Paired comparisons "a:b" (a against b) by experiment name, paired by seed; pairs whose
     # runs are missing are listed as not run, pairs scored on different clips as not comparable.
@@ -450,6 +452,25 @@ class PipelineConfig:
 
 
 # --------------------------------------------------------------------------------------------
+# the comparison matrix: which experiments are its rows
+
+
+@dataclass
+class RowConfig:
+    """The experiment's row of the comparison matrix, as the research plan describes it
+    (design.md section 5). An experiment that sets any of these is a row: the report lists it
+    (as "not run" until a scoring run exists, else with what was actually run, read from that
+    run's config.yaml) and ``analyze`` includes it by default. Not part of what a system is:
+    runs are grouped, and compared, without it."""
+
+    order: int = 0  # rows are listed by order, then by experiment name
+    model: str = ""  # e.g. "Qwen2-Audio base", "WebRTC VAD"
+    finetuning: str = ""  # e.g. "none", "LoRA, loss on answer token", "-"
+    prompt: str = ""  # e.g. "baseline", "OPRO", "-"
+    data: str = ""  # e.g. "test set", "small (~128 clips)"
+
+
+# --------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -490,6 +511,14 @@ class Config:
     report: ReportConfig = field(default_factory=ReportConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     opro: OproConfig = field(default_factory=OproConfig)
+    row: RowConfig = field(default_factory=RowConfig)
+
+
+def config_yaml(cfg: Config) -> str:
+    """The resolved configuration as a run folder's config.yaml holds it."""
+    from omegaconf import OmegaConf  # here: the schema itself needs no OmegaConf
+
+    return OmegaConf.to_yaml(OmegaConf.structured(cfg))
 
 
 # --------------------------------------------------------------------------------------------
@@ -516,6 +545,7 @@ __all__ = [
     "OpenAIOptimizerConfig",
     "OproConfig",
     "PathsConfig",
+    "RowConfig",
     "SourceConfig",
     "SplitConfig",
     "experiment_names",

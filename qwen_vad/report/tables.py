@@ -25,18 +25,9 @@ from qwen_vad.report.threshold_cells import NOT_FITTED, aggregate_threshold_cell
 NOT_RUN = "not run"
 NOT_COMPARABLE = "not comparable"
 OPRO_PROMPT_PREFIX = "opro-"  # the id a search publishes its prompt under (qwen_vad.opro.final)
-# The comparison matrix of the research plan: id, model, fine-tuning, prompt, data (design.md §5).
-PLAN_ROWS: tuple[tuple[str, str, str, str, str], ...] = (
-    ("a1", "Qwen2-Audio base", "none", "baseline", "test set"),
-    ("a2", "Qwen2-Audio base", "none", "OPRO", "test set"),
-    ("b1", "Qwen2-Audio", "LoRA, loss on whole sequence", "baseline", "small (~128 clips)"),
-    ("b2", "Qwen2-Audio", "LoRA, loss on answer token", "baseline", "small (~128 clips)"),
-    ("b3", "Qwen2-Audio", "LoRA, loss on answer token", "baseline", "factorial 1-3k"),
-    ("b4", "Qwen2-Audio", "LoRA, loss on answer token", "OPRO", "factorial 1-3k"),
-    ("c1", "Qwen3-Omni", "none", "OPRO", "test set"),
-    ("d1", "WebRTC VAD", "-", "-", "test set"),
-    ("d2", "Silero VAD", "-", "-", "test set"),
-)
+# How a declared row (metrics.json "rows", from each experiment's ``row:`` section) fills the
+# matrix's description columns while the row has not been run.
+ROW_COLUMNS = {"model": "model", "fine-tuning": "finetuning", "prompt": "prompt", "dataset": "data"}
 
 
 def system_groups(inputs: ReportInputs) -> dict[str, dict]:
@@ -145,13 +136,15 @@ MATRIX_COLUMNS: tuple[tuple[str, Callable[[ReportInputs, str], float | dict | No
 
 
 def comparison_matrix(inputs: ReportInputs) -> pd.DataFrame:
-    """One row per system: the plan's rows in order (a sweep's configurations one row each,
-    "not run" where nothing ran), then any other analysed system."""
+    """One row per system: the declared rows in their order (a sweep's configurations one row
+    each, "not run" where nothing ran), then any other analysed system."""
     grouped = groups_by_experiment(inputs)
-    planned = {exp for exp, *_ in PLAN_ROWS}
+    declared = inputs.metrics.get("rows", [])
+    planned = {row["experiment"] for row in declared}
     rows = []
-    for exp, model, finetuning, prompt, data in PLAN_ROWS:
-        plan = {"model": model, "fine-tuning": finetuning, "prompt": prompt, "dataset": data}
+    for declared_row in declared:
+        exp = declared_row["experiment"]
+        plan = {column: declared_row[key] for column, key in ROW_COLUMNS.items()}
         if exp not in grouped:
             rows.append({"row": exp.upper(), **plan, "seeds": "", **{column: NOT_RUN for column, *_ in MATRIX_COLUMNS}})
         rows += [matrix_row(inputs, group, plan) for group in grouped.get(exp, [])]
@@ -173,8 +166,8 @@ def matrix_row(inputs: ReportInputs, group: str, plan: dict[str, str]) -> dict[s
 def describe_run(run: SystemRun) -> dict[str, str]:
     """What was actually run, read from the run's resolved config.yaml."""
     cfg = run.config
-    is_llm = bool(run.prompt_id)
-    model = Path(str(cfg.model.name_or_path).rstrip("/")).name if is_llm else run.system
+    is_llm = run.is_llm
+    model = Path(str(cfg.model.name_or_path).rstrip("/")).name if is_llm else run.label
     finetuning = "-" if not is_llm else "none"
     if run.stage == "finetune":
         finetuning = f"LoRA r={cfg.finetune.lora.r}, loss={cfg.loss.mode}"
@@ -269,7 +262,7 @@ def prompt_summary(inputs: ReportInputs) -> pd.DataFrame:
     """The prompt each LLM system used, with its dev (threshold-learning) and test scores."""
     rows = []
     for system, run in sorted(inputs.runs.items()):
-        if not run.prompt_id:
+        if not run.is_llm:
             continue
         block = inputs.metrics["systems"][system]
         rows.append(
