@@ -20,7 +20,6 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 
 import hydra
 from hydra.core.config_store import ConfigStore

@@ -80,7 +80,8 @@ class HygieneConfig:
 
 @dataclass
 class OneAxisConfig:
-    """The degradation bank of the follow-up work: one axis varied at a time (22 conditions)."""
+    """The degradation bank of the follow-up work: one axis varied at a time (22 conditions).
+    Which field holds which axis's levels is declared in qwen_vad.conditions."""
 
     durations_ms: list[int] = field(default_factory=lambda: [20, 40, 60, 80, 100, 200, 500, 1000])
     snrs_db: list[float] = field(default_factory=lambda: [-10.0, -5.0, 0.0, 5.0, 10.0, 20.0])
@@ -115,7 +116,8 @@ class DataConfig:
     # Background noise for SNR mixing: a pool kept apart from the targets, never speech.
     background: SourceConfig = field(default_factory=lambda: SourceConfig(kind="synthetic"))
     design: str = "factorial"  # factorial | one_axis
-    # factorial axes (research plan: 4 durations x 5 SNRs x 2 classes = 40 cells)
+    # factorial axes (research plan: 4 durations x 5 SNRs x 2 classes = 40 cells); the fields
+    # each condition axis reads are declared in qwen_vad.conditions
     durations_ms: list[int] = field(default_factory=lambda: [200, 300, 500, 1000])
     snrs_db: list[float] = field(default_factory=lambda: [-5.0, 0.0, 5.0, 10.0, 20.0])
     reverb_rt60_s: list[float] = field(default_factory=lambda: [0.0])
@@ -216,7 +218,9 @@ class BaselinesConfig:
 
 @dataclass
 class EvaluateConfig:
-    system: str = "qwen"  # qwen | webrtc | silero | energy | ten_vad
+    # A name in the systems registry (qwen_vad.scoring.systems.SYSTEMS): qwen (the audio LLM of
+    # the model section) | webrtc | silero | energy | ten_vad.
+    system: str = "qwen"
     # Decision threshold on p_speech: null learns it on dev (max balanced accuracy); a number fixes it.
     threshold: Optional[float] = None
     # >0: score at most this many clips per split (a seeded, label-stratified subset) for quick checks.
