@@ -32,8 +32,8 @@ from qwen_vad.config import Config
 from qwen_vad.experiment_rows import row_records
 from qwen_vad.runs import Run
 from qwen_vad.scoring.input_checks import durations_without_audio_tokens, input_warnings
-from qwen_vad.scoring.predictions import SYSTEM_KIND_COLUMN
-from qwen_vad.scoring.systems import LLM
+from qwen_vad.scoring.predictions import SYSTEM_KIND_COLUMN, with_system_kind
+from qwen_vad.scoring.systems import LLM, recorded_kind
 
 log = logging.getLogger("qwen_vad.analyze")
 
@@ -65,11 +65,8 @@ def analyze(cfg: Config, run: Run) -> None:
 
 def load_predictions(path: Path) -> pd.DataFrame:
     frame = pd.read_parquet(path)
-    if SYSTEM_KIND_COLUMN not in frame.columns:
-        raise BadInputError(
-            f"{path}: no {SYSTEM_KIND_COLUMN!r} column (llm | vad), which scoring runs record since the systems "
-            "registry; re-run the scoring stage that wrote it"
-        )
+    if SYSTEM_KIND_COLUMN not in frame.columns:  # written before the column: the run's config says
+        frame = with_system_kind(frame, recorded_kind(frame, path))
     systems = frame[["system", "prompt_id", SYSTEM_KIND_COLUMN]].drop_duplicates()
     if len(systems) != 1:
         raise BadInputError(f"{path}: expected one system per predictions file, found {systems.to_dict('records')}")

@@ -13,12 +13,12 @@ import pytest
 from qwen_vad.analyze import analyze
 from qwen_vad.cli import compose_config, execute_stage
 from qwen_vad.data.__main__ import build
-from qwen_vad.errors import ConfigError
+from qwen_vad.errors import BadInputError, ConfigError
 from qwen_vad.evaluate import evaluate
 from qwen_vad.finetune import finetune
 from qwen_vad.licences import Licence
 from qwen_vad.report.__main__ import report
-from qwen_vad.scoring.systems import SYSTEMS, VAD, ScoringSystem
+from qwen_vad.scoring.systems import SYSTEMS, VAD, ScoringSystem, recorded_kind
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = ["data.name=rowset", "data.per_cell=4", "data.durations_ms=[200,1000]", "data.snrs_db=[0.0,20.0]", "data.min_per_cell_split=1"]
@@ -95,6 +95,11 @@ def test_a_registered_baseline_reaches_the_comparison_matrix(experiments: Path, 
     licences = pd.read_csv(reported.path("tables") / "licences.csv").set_index("system")
     assert licences.loc["d3", "licence"] == "Apache-2.0"
     assert analysed.path("metrics.json").read_text().count('"system_kind": "vad"') == 1
+    # Predictions written before system_kind was recorded: their run's config.yaml names the system.
+    older = predictions.drop(columns=["system_kind"])
+    assert recorded_kind(older, scored.path("predictions.parquet")) == VAD
+    with pytest.raises(BadInputError, match="no system_kind column"):
+        recorded_kind(older, tmp_path / "loose" / "predictions.parquet")
 
 
 def test_unknown_systems_and_vads_in_llm_stages_are_config_errors(experiments: Path, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 from omegaconf import DictConfig, OmegaConf
 
 from qwen_vad.errors import MissingInputError
@@ -15,7 +16,7 @@ from qwen_vad.config import Config
 from qwen_vad.prompts import PromptError, load_prompt
 from qwen_vad.report.load import Analysis, from_repo, latest_analysis, read_analysis
 from qwen_vad.scoring.predictions import SYSTEM_KIND_COLUMN
-from qwen_vad.scoring.systems import LLM, SYSTEMS
+from qwen_vad.scoring.systems import LLM, SYSTEMS, recorded_kind
 
 
 @dataclass(frozen=True)
@@ -95,11 +96,12 @@ def collect_inputs(cfg: Config, exp: str) -> ReportInputs:
 def system_run(name: str, predictions_path: Path) -> SystemRun:
     run_dir = predictions_path.parent
     config = OmegaConf.load(run_dir / "config.yaml")
-    predictions = pd.read_parquet(predictions_path, columns=["split", "system", "prompt_id", SYSTEM_KIND_COLUMN])
+    columns = ["split", "system", "prompt_id", SYSTEM_KIND_COLUMN]
+    predictions = pd.read_parquet(predictions_path, columns=[c for c in columns if c in parquet_columns(predictions_path)])
     threshold_file = run_dir / "threshold.json"
     threshold = json.loads(threshold_file.read_text()) if threshold_file.is_file() else {}
     prompt_id = str(predictions["prompt_id"].iloc[0])
-    kind = str(predictions[SYSTEM_KIND_COLUMN].iloc[0])
+    kind = recorded_kind(predictions, predictions_path)
     return SystemRun(
         name=name,
         run_dir=run_dir,
@@ -112,6 +114,10 @@ def system_run(name: str, predictions_path: Path) -> SystemRun:
         n_reported=int((predictions["split"] == config.split).sum()),
         dev_balanced_accuracy=threshold.get("dev_balanced_accuracy"),
     )
+
+
+def parquet_columns(path: Path) -> list[str]:
+    return pq.read_schema(path).names
 
 
 def prompt_text(run_dir: Path, config: DictConfig) -> str:

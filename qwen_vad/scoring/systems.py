@@ -17,10 +17,14 @@ import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+from omegaconf import OmegaConf
+
 from qwen_vad.config import Config, ModelConfig
-from qwen_vad.errors import ConfigError
+from qwen_vad.errors import BadInputError, ConfigError
 from qwen_vad.licences import PROJECT_LICENCE, Licence
 from qwen_vad.scoring.base import Scorer
+from qwen_vad.scoring.predictions import SYSTEM_KIND_COLUMN
 
 LLM, VAD = "llm", "vad"
 KINDS = (LLM, VAD)
@@ -75,6 +79,18 @@ def make_scorer(cfg: Config) -> Scorer:
 
 def system_kind(cfg: Config) -> str:
     return scoring_system(cfg.evaluate.system).kind
+
+
+def recorded_kind(predictions: pd.DataFrame, path: Path) -> str:
+    """The kind a scoring run recorded in its predictions (``system_kind``). Predictions written
+    before that column existed take the kind of the system their run's config.yaml names."""
+    if SYSTEM_KIND_COLUMN in predictions.columns:
+        return str(predictions[SYSTEM_KIND_COLUMN].iloc[0])
+    config = path.parent / "config.yaml"
+    if not config.is_file():
+        raise BadInputError(f"{path}: no {SYSTEM_KIND_COLUMN} column and no config.yaml beside it to read evaluate.system from")
+    name = str(OmegaConf.load(config).evaluate.system)
+    return scoring_system(name, key=f"{config}: evaluate.system").kind
 
 
 def require_llm(cfg: Config, stage: str) -> None:
