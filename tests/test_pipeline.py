@@ -1,6 +1,6 @@
 """The main job, ``python -m qwen_vad.pipeline exp=smoke``, end to end at a small size: every
 stage and every row of the matrix runs on one test set and one dev set, the report holds every
-table and figure, its numbers equal the analysis JSON, rows that were not run say so, and a
+table and figure, its numbers equal the analysis JSON, the matrix holds every declared row, and a
 second run skips every finished step."""
 
 from __future__ import annotations
