@@ -3,17 +3,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from pathlib import Path
 
 from benchmarks.common import write_result
 from qwen_vad.audio.io import load_audio
-from qwen_vad.baselines.scorers import make_vad_scorer
 from qwen_vad.cli import compose_config
 from qwen_vad.data.builder import build_dataset
+from qwen_vad.scoring.systems import SYSTEMS, VAD, make_scorer
 
-SYSTEMS = ("webrtc", "silero", "energy", "ten_vad")
+VADS = [name for name, entry in SYSTEMS.items() if entry.kind == VAD]  # every registered baseline
 
 
 def main() -> None:
@@ -23,8 +24,8 @@ def main() -> None:
         clips = [load_audio(Path(tmp) / "smoke" / p) for p in result.manifest["path"]]
     audio_seconds = sum(c.size for c in clips) / 16000
     factors = {}
-    for system in SYSTEMS:
-        scorer = make_vad_scorer(system, cfg.baselines)
+    for system in VADS:
+        scorer = make_scorer(dataclasses.replace(cfg, evaluate=dataclasses.replace(cfg.evaluate, system=system)))
         scorer.score(clips[:8])  # warm-up (model load, first-call costs)
         start = time.perf_counter()
         for i in range(0, len(clips), scorer.batch_size):

@@ -27,14 +27,19 @@ from qwen_vad.analysis.psychometric_curves import CurveOptions, psychometric_cur
 from qwen_vad.analysis.sources import Sources, prediction_sources, skipped_clips
 from qwen_vad.analysis.summary import headline, summarize_system
 from qwen_vad.cli import stage_main
+from qwen_vad.conditions import SNR_COLUMN, axis_columns
 from qwen_vad.config import Config
+from qwen_vad.experiment_rows import row_records
 from qwen_vad.runs import Run
 from qwen_vad.scoring.input_checks import durations_without_audio_tokens, input_warnings
+from qwen_vad.scoring.predictions import SYSTEM_KIND_COLUMN, with_system_kind
+from qwen_vad.scoring.systems import LLM, recorded_kind
 
 log = logging.getLogger("qwen_vad.analyze")
 
-# Pooled curves ignore these axes (every SNR level then pools all durations, reverbs, filters).
-POOLED_AWAY = ("duration_ms", "reverb_rt60_s", "filter")
+# The research plan's one curve per system runs along SNR and pools every other condition axis
+# (each SNR level then holds all durations, reverbs, filters, ...).
+POOLED_CURVE_AXIS = SNR_COLUMN
 
 
 def analyze(cfg: Config, run: Run) -> None:
@@ -49,6 +54,7 @@ def analyze(cfg: Config, run: Run) -> None:
         "sources": {s.name: str(s.path) for s in sources.predictions},
         "groups": {name: group.as_json() for name, group in sources.groups.items()},
         "not_run": sources.not_run,
+        "rows": row_records(),  # the comparison matrix as the experiment files declare it
         "systems": metrics,
     })  # fmt: skip
     write_json(run.path("psychometric.json"), psychometric)
@@ -59,7 +65,9 @@ def analyze(cfg: Config, run: Run) -> None:
 
 def load_predictions(path: Path) -> pd.DataFrame:
     frame = pd.read_parquet(path)
-    systems = frame[["system", "prompt_id"]].drop_duplicates()
+    if SYSTEM_KIND_COLUMN not in frame.columns:  # written before the column: the run's config says
+        frame = with_system_kind(frame, recorded_kind(frame, path))
+    systems = frame[["system", "prompt_id", SYSTEM_KIND_COLUMN]].drop_duplicates()
     if len(systems) != 1:
         raise BadInputError(f"{path}: expected one system per predictions file, found {systems.to_dict('records')}")
     return frame
@@ -79,6 +87,7 @@ def system_metrics(frame: pd.DataFrame, cfg: Config) -> dict:
     dev = frame[frame["split"] == "dev"]
     return {
         "system": rows["system"].iloc[0],
+        SYSTEM_KIND_COLUMN: rows[SYSTEM_KIND_COLUMN].iloc[0],
         "prompt_id": rows["prompt_id"].iloc[0],
         "threshold": _threshold(rows),
         "headline": headline(summary),
@@ -100,9 +109,10 @@ def system_psychometrics(rows: pd.DataFrame, cfg: Config) -> dict:
     sensitivity threshold beside them) go into the results table."""
     options = curve_options(cfg)
     report = psychometric_report(rows, options)
-    pooled = rows.drop(columns=[c for c in POOLED_AWAY if c in rows.columns])
+    pooled_away = [c for c in axis_columns() if c != POOLED_CURVE_AXIS and c in rows.columns]
+    pooled = rows.drop(columns=pooled_away)
     for measure in ("detection", "correctness", "sensitivity"):
-        report[f"{measure}_vs_snr_db_pooled"] = psychometric_curves(pooled, measure, "snr_db", options)
+        report[f"{measure}_vs_{POOLED_CURVE_AXIS}_pooled"] = psychometric_curves(pooled, measure, POOLED_CURVE_AXIS, options)
     return report
 
 
@@ -123,7 +133,7 @@ def curve_options(cfg: Config) -> CurveOptions:
 def system_comparisons(sources: Sources, frames: dict[str, pd.DataFrame], metrics: dict[str, dict], cfg: Config) -> dict:
     """The configured comparisons, paired by seed; best_llm / best_vad chosen on dev."""
     dev_ba = {name: (block["dev"] or {}).get("balanced_accuracy") for name, block in metrics.items()}
-    is_llm = {name: bool(block["prompt_id"]) for name, block in metrics.items()}
+    is_llm = {name: block[SYSTEM_KIND_COLUMN] == LLM for name, block in metrics.items()}
     aliases = best_systems(sources.groups, dev_ba, is_llm)
     tested = {name: reported_split(frame, cfg) for name, frame in frames.items()}
     a = cfg.analyze

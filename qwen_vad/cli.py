@@ -20,7 +20,6 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 
 import hydra
 from hydra.core.config_store import ConfigStore
@@ -29,7 +28,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
 
-from qwen_vad.config import Config, experiment_names, experiments_dir
+from qwen_vad.config import Config, config_yaml, experiment_names, experiments_dir
 from qwen_vad.distributed import is_main_process, log_file_name, share_from_main
 from qwen_vad.errors import ConfigError, UserError
 from qwen_vad.runs import Run, attach_log, create_run, finish_run
@@ -186,10 +185,6 @@ def experiment_name(hydra_cfg: DictConfig) -> str:
     return DEFAULT_EXPERIMENT
 
 
-def config_yaml(cfg: Config) -> str:
-    return OmegaConf.to_yaml(OmegaConf.structured(cfg))
-
-
 # --------------------------------------------------------------------------------------------
 # Stage entry points
 
@@ -255,11 +250,3 @@ def reported_user_errors() -> Iterator[None]:
             raise
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(USER_ERROR_EXIT) from None
-
-
-def repo_relative(path: Path) -> str:
-    """A path as the user would type it (relative to the working directory when inside it)."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)

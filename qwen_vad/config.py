@@ -80,7 +80,8 @@ class HygieneConfig:
 
 @dataclass
 class OneAxisConfig:
-    """The degradation bank of the follow-up work: one axis varied at a time (22 conditions)."""
+    """The degradation bank of the follow-up work: one axis varied at a time (22 conditions).
+    Which field holds which axis's levels is declared in qwen_vad.conditions."""
 
     durations_ms: list[int] = field(default_factory=lambda: [20, 40, 60, 80, 100, 200, 500, 1000])
     snrs_db: list[float] = field(default_factory=lambda: [-10.0, -5.0, 0.0, 5.0, 10.0, 20.0])
@@ -115,7 +116,8 @@ class DataConfig:
     # Background noise for SNR mixing: a pool kept apart from the targets, never speech.
     background: SourceConfig = field(default_factory=lambda: SourceConfig(kind="synthetic"))
     design: str = "factorial"  # factorial | one_axis
-    # factorial axes (research plan: 4 durations x 5 SNRs x 2 classes = 40 cells)
+    # factorial axes (research plan: 4 durations x 5 SNRs x 2 classes = 40 cells); the fields
+    # each condition axis reads are declared in qwen_vad.conditions
     durations_ms: list[int] = field(default_factory=lambda: [200, 300, 500, 1000])
     snrs_db: list[float] = field(default_factory=lambda: [-5.0, 0.0, 5.0, 10.0, 20.0])
     reverb_rt60_s: list[float] = field(default_factory=lambda: [0.0])
@@ -216,7 +218,9 @@ class BaselinesConfig:
 
 @dataclass
 class EvaluateConfig:
-    system: str = "qwen"  # qwen | webrtc | silero | energy | ten_vad
+    # A name in the systems registry (qwen_vad.scoring.systems.SYSTEMS): qwen (the audio LLM of
+    # the model section) | webrtc | silero | energy | ten_vad.
+    system: str = "qwen"
     # Decision threshold on p_speech: null learns it on dev (max balanced accuracy); a number fixes it.
     threshold: Optional[float] = None
     # >0: score at most this many clips per split (a seeded, label-stratified subset) for quick checks.
@@ -388,7 +392,9 @@ class OproConfig:
 
 @dataclass
 class AnalyzeConfig:
-    # Experiments analysed together (their latest scoring runs); empty: the chosen exp alone.
+    # Experiments analysed together (their latest scoring runs). Empty: the chosen experiment
+    # alone when it is a row of the comparison matrix (declares ``row:``), else every experiment
+    # that declares a row (``analyze exp=paper``).
     experiments: list[str] = field(default_factory=list)
     # Paired comparisons "a:b" (a against b) by experiment name, paired by seed; pairs whose
     # runs are missing are listed as not run, pairs scored on different clips as not comparable.
@@ -450,6 +456,25 @@ class PipelineConfig:
 
 
 # --------------------------------------------------------------------------------------------
+# the comparison matrix: which experiments are its rows
+
+
+@dataclass
+class RowConfig:
+    """The experiment's row of the comparison matrix, as the research plan describes it
+    (design.md section 5). An experiment that sets any of these is a row: the report lists it
+    (as "not run" until a scoring run exists, else with what was actually run, read from that
+    run's config.yaml) and ``analyze`` includes it by default. Not part of what a system is:
+    runs are grouped, and compared, without it."""
+
+    order: int = 0  # rows are listed by order, then by experiment name
+    model: str = ""  # e.g. "Qwen2-Audio base", "WebRTC VAD"
+    finetuning: str = ""  # e.g. "none", "LoRA, loss on answer token", "-"
+    prompt: str = ""  # e.g. "baseline", "OPRO", "-"
+    data: str = ""  # e.g. "test set", "small (~128 clips)"
+
+
+# --------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -490,6 +515,14 @@ class Config:
     report: ReportConfig = field(default_factory=ReportConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     opro: OproConfig = field(default_factory=OproConfig)
+    row: RowConfig = field(default_factory=RowConfig)
+
+
+def config_yaml(cfg: Config) -> str:
+    """The resolved configuration as a run folder's config.yaml holds it."""
+    from omegaconf import OmegaConf  # here: the schema itself needs no OmegaConf
+
+    return OmegaConf.to_yaml(OmegaConf.structured(cfg))
 
 
 # --------------------------------------------------------------------------------------------
@@ -516,6 +549,7 @@ __all__ = [
     "OpenAIOptimizerConfig",
     "OproConfig",
     "PathsConfig",
+    "RowConfig",
     "SourceConfig",
     "SplitConfig",
     "experiment_names",

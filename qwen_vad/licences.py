@@ -1,9 +1,10 @@
-"""The licence of every model and VAD the harness can score, for the report's provenance.
+"""The licence of every checkpoint the harness can score, for the report's provenance.
 
-One table per kind: checkpoints by name (the hub id's last part or the local folder's name,
-case-insensitive), VAD systems by ``evaluate.system``. A local checkpoint the table does not
-know is reported as unknown rather than guessed; the tiny random checkpoint is this project's
-own. THIRD_PARTY_NOTICES.md holds the full list of what the harness loads or installs.
+Checkpoints by name (the hub id's last part or the local folder's name, case-insensitive); a
+VAD's licence is part of its entry in the systems registry (qwen_vad.scoring.systems). A local
+checkpoint the table does not know is reported as unknown rather than guessed; the tiny random
+checkpoint is this project's own. THIRD_PARTY_NOTICES.md holds the full list of what the
+harness loads or installs.
 """
 
 from __future__ import annotations
@@ -38,13 +39,6 @@ CHECKPOINT_LICENCES: dict[str, Licence] = {
 }
 TINY_LICENCE = Licence(f"{PROJECT_LICENCE} (this project's own random checkpoint)", "LICENSE")
 
-VAD_LICENCES: dict[str, Licence] = {
-    "webrtc": Licence("MIT (webrtcvad-wheels) + BSD-3-Clause (WebRTC VAD code)", "https://github.com/daanzu/py-webrtcvad-wheels"),
-    "silero": Licence("MIT", "https://github.com/snakers4/silero-vad"),
-    "ten_vad": Licence("Apache-2.0 with additional conditions (THIRD_PARTY_NOTICES.md)", "https://github.com/TEN-framework/ten-vad"),
-    "energy": Licence(f"{PROJECT_LICENCE} (this project's own code)", "LICENSE"),
-}
-
 # A hub cache folder: .../models--Qwen--Qwen2-Audio-7B-Instruct/snapshots/<hash>
 _HUB_CACHE_FOLDER = re.compile(r"^models--[^/]+?--(?P<name>.+)$")
 
@@ -64,6 +58,3 @@ def checkpoint_licence(name_or_path: str) -> Licence:
         return TINY_LICENCE
     return CHECKPOINT_LICENCES.get(checkpoint_name(name_or_path).lower(), Licence(UNKNOWN_LICENCE, ""))
 
-
-def vad_licence(system: str) -> Licence:
-    return VAD_LICENCES.get(system, Licence(UNKNOWN_LICENCE, ""))

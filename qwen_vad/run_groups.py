@@ -22,8 +22,8 @@ from qwen_vad.settings import flat_settings
 SCORING_STAGES = ("evaluate", "finetune", "opro")
 SEED_KEY = "seed"
 # Settings that do not change what a system is: how a run was started (force, resume), what
-# analysis and report stages would read or do, and where files go.
-NOT_DEFINING = ("seed", "force", "resume", "runs", "predictions", "pipeline.", "analyze.", "report.", "paths.")
+# analysis and report stages would read or do, where files go, and how the matrix describes it.
+NOT_DEFINING = ("seed", "force", "resume", "runs", "predictions", "pipeline.", "analyze.", "report.", "paths.", "row.")
 
 
 @dataclass(frozen=True)

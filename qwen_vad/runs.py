@@ -160,6 +160,14 @@ def device_info() -> dict:
     return info
 
 
+def repo_relative(path: Path) -> str:
+    """A path as the user would type it (relative to the working directory when inside it)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def run_sort_key(path: Path) -> tuple[str, int]:
     """Run folders in the order they were created."""
     # "20261121-081500" sorts as text; a "-N" suffix breaks ties within one second.

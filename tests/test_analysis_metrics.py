@@ -175,7 +175,7 @@ def test_breakdowns_and_ba_conditions_by_hand() -> None:
     assert cells[math.inf, 200]["balanced_accuracy"] == pytest.approx(1.0)
     assert cells[math.inf, 1000]["balanced_accuracy"] == 0.0  # recall of the one class present
     ba = report["BA_conditions"]
-    assert ba["cell_columns"] == ["snr_db", "duration_ms"]
+    assert ba["cell_columns"] == ["duration_ms", "snr_db"]  # the condition axes in their declared order
     assert ba["value"] == pytest.approx((0.75 + 0.5 + 1.0) / 3)
     assert ba["n_cells_used"] == 3 and ba["cells_missing_a_class"] == [{"snr_db": math.inf, "duration_ms": 1000}]
     by_snr = {r["snr_db"]: r for r in report["by_condition"]["snr_db"]}

@@ -6,11 +6,17 @@ import numpy as np
 import pytest
 
 from qwen_vad.audio.mix import centre_extract, peak_normalise
-from qwen_vad.baselines.scorers import make_vad_scorer
 from qwen_vad.baselines.silero import SileroVAD
 from qwen_vad.baselines.webrtc import webrtc_frame_decisions
-from qwen_vad.config import BaselinesConfig
+from qwen_vad.config import BaselinesConfig, Config, EvaluateConfig
 from qwen_vad.data.sources.synthetic import SyntheticSource
+from qwen_vad.errors import ConfigError
+from qwen_vad.scoring.systems import make_scorer
+
+
+def make_vad_scorer(system: str, baselines: BaselinesConfig):
+    """The scorer ``evaluate.system=<system>`` gets, through the systems registry."""
+    return make_scorer(Config(evaluate=EvaluateConfig(system=system), baselines=baselines))
 
 
 def clips(category: str, n: int, ms: int, background: bool = False) -> list[np.ndarray]:
@@ -71,5 +77,5 @@ def test_silero_aggregations_and_unknown_system(speech) -> None:
         cfg.silero_aggregation = aggregation
         scores[aggregation] = make_vad_scorer("silero", cfg).score(speech[:2]).p_speech
     assert np.all(scores["max"] >= scores["mean"])
-    with pytest.raises(ValueError, match="valid: webrtc, silero"):
-        make_vad_scorer("rnnoise", cfg)
+    with pytest.raises(ConfigError, match="evaluate.system: unknown system 'silro' \\(did you mean 'silero'\\?\\); valid: qwen, webrtc, silero"):
+        make_vad_scorer("silro", cfg)

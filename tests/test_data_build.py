@@ -20,7 +20,7 @@ from qwen_vad.data.__main__ import build
 from qwen_vad.data.builder import build_dataset
 from qwen_vad.data.design import one_axis_conditions
 from qwen_vad.data.hygiene import HygieneChecker
-from qwen_vad.data.manifest import MANIFEST_COLUMNS, read_manifest
+from qwen_vad.data.manifest import manifest_columns, read_manifest
 from qwen_vad.data.pool import MaterialShortage
 from qwen_vad.data.sources.synthetic import SyntheticSource
 from qwen_vad.data.splits import LeakageError, audit_leakage, quotas, split_of_group
@@ -47,7 +47,7 @@ def small_build(tmp_path_factory: pytest.TempPathFactory):
 def test_factorial_cells_labels_and_balance(small_build) -> None:
     cfg, result, folder = small_build
     manifest = result.manifest
-    assert list(manifest.columns) == list(MANIFEST_COLUMNS)
+    assert list(manifest.columns) == list(manifest_columns())
     assert len(manifest) == 2 * 2 * 2 * 5
     per_cell = manifest.groupby(["label", "duration_ms", "snr_db", "split"]).size().unstack("split")
     assert (per_cell["train"] == 3).all() and (per_cell["dev"] == 1).all() and (per_cell["test"] == 1).all()

@@ -15,8 +15,8 @@ from qwen_vad.cli import compose_config, execute_stage
 from qwen_vad.data.__main__ import build
 from qwen_vad.data.manifest import MANIFEST_CSV, MANIFEST_PARQUET, read_manifest
 from qwen_vad.evaluate import evaluate
-from qwen_vad.scoring_run import is_speech_label
-from qwen_vad.thresholds import learn_threshold
+from qwen_vad.scoring.predictions import is_speech_label
+from qwen_vad.scoring.thresholds import learn_threshold
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = ["data.name=evalset", "data.per_cell=5", "data.durations_ms=[200,1000]", "data.snrs_db=[0.0,20.0]", "data.min_per_cell_split=1"]
@@ -50,6 +50,9 @@ def test_vad_baselines_write_the_predictions_contract(workspace: Path, exp: str,
     assert len(predictions) == (manifest["split"] != "train").sum()
     metrics = json.loads(run.path("metrics.json").read_text())
     assert metrics["system"] == system and metrics["splits"]["test"]["n"] == (manifest["split"] == "test").sum()
+    # The kind comes from the systems registry, recorded beside the predictions and in metrics.
+    assert predictions.columns[len(PREDICTION_HEAD)] == "system_kind" and set(predictions["system_kind"]) == {"vad"}
+    assert metrics["system_kind"] == "vad"
     assert metrics["latency_ms"]["forward"]["p50"] > 0
 
 
@@ -107,6 +110,7 @@ def test_a1_command_scores_with_the_tiny_checkpoint(workspace: Path, tiny_checkp
     run_dir = sorted((workspace / "results" / "evaluate" / "a1").iterdir())[-1]
     predictions = pd.read_parquet(run_dir / "predictions.parquet")
     assert set(predictions["prompt_id"]) == {"baseline"} and predictions["p_speech"].between(0, 1).all()
+    assert set(predictions["system_kind"]) == {"llm"}
     assert predictions["p_speech"].nunique() > 1
     env = json.loads((run_dir / "env.json").read_text())
     assert env["device"]["torch_loaded"] and env["packages"]["transformers"]

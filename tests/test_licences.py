@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from qwen_vad import licences as L
-from qwen_vad.baselines.scorers import make_vad_scorer
-from qwen_vad.config import BaselinesConfig
 from qwen_vad.models.tiny import BUILD_STAMP
+from qwen_vad.scoring.systems import SYSTEMS, VAD, ScoringSystem
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -30,14 +29,12 @@ def test_the_tiny_checkpoint_is_the_projects_own(tiny_checkpoint: Path) -> None:
     assert L.checkpoint_licence(str(tiny_checkpoint)) == L.TINY_LICENCE
 
 
-def test_every_vad_system_has_a_licence() -> None:
-    # The scorer registry's own error lists every VAD system (and "qwen", the LLM).
-    with pytest.raises(ValueError, match="valid: ") as error:
-        make_vad_scorer("no-such-vad", BaselinesConfig())
-    systems = set(str(error.value).split("valid: ")[1].split(", ")) - {"qwen"}
-    assert set(L.VAD_LICENCES) == systems
-    assert L.vad_licence("silero").terms == "MIT"
-    assert L.vad_licence("other").terms == L.UNKNOWN_LICENCE
+def test_every_vad_system_states_its_licence() -> None:
+    vads = {name: entry for name, entry in SYSTEMS.items() if entry.kind == VAD}
+    assert set(vads) == {"webrtc", "silero", "energy", "ten_vad"}
+    assert vads["silero"].licence.terms == "MIT" and all(entry.licence.source for entry in vads.values())
+    with pytest.raises(ValueError, match="licence"):
+        ScoringSystem("some.module:factory", VAD, "a VAD without terms")
 
 
 def test_notices_name_every_dependency_and_the_project_licence() -> None:

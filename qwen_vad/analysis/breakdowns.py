@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qwen_vad.analysis.frame import CONDITION_COLUMNS, default_cell_columns
+from qwen_vad.analysis.frame import condition_columns, default_cell_columns
 from qwen_vad.analysis.metrics import (
     FN,
     FP,
@@ -68,7 +68,7 @@ def breakdown_by_condition(
     predictions: pd.DataFrame, columns: Sequence[str] | None = None, interval_level: float = 0.95
 ) -> dict[str, list[dict[str, Any]]]:
     """{column: one record per level} for every condition column present (constant ones too)."""
-    columns = [c for c in CONDITION_COLUMNS if c in predictions.columns] if columns is None else list(columns)
+    columns = [c for c in condition_columns() if c in predictions.columns] if columns is None else list(columns)
     return {
         column: rows_from_counts(grouped_counts(predictions, [column]), [column], interval_level) for column in columns
     }

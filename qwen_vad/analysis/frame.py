@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 
 from qwen_vad import LABELS, NONSPEECH, SPEECH
+from qwen_vad.conditions import axis_columns
 
 UNKNOWN = "UNKNOWN"  # an answer that could not be parsed as SPEECH or NONSPEECH
 PREDICTIONS = (*LABELS, UNKNOWN)
 
 REQUIRED_COLUMNS = ("clip_id", "label", "pred", "p_speech")
-CONDITION_COLUMNS = ("snr_db", "duration_ms", "category", "reverb_rt60_s", "filter")
 # Category is nested in the label (speech is only SPEECH; music, animals... only NONSPEECH), so
 # a cell that includes it holds one class and its balanced accuracy degenerates to one recall.
 # Factorial cells therefore use the other axes; category still gets its own breakdown.
@@ -107,8 +107,14 @@ def cluster_codes(predictions: pd.DataFrame) -> np.ndarray:
     return codes
 
 
-def varying_condition_columns(predictions: pd.DataFrame, candidates: Sequence[str] = CONDITION_COLUMNS) -> list[str]:
+def condition_columns() -> list[str]:
+    """The condition axes' columns (qwen_vad.conditions) and the sound category."""
+    return [*axis_columns(), "category"]
+
+
+def varying_condition_columns(predictions: pd.DataFrame, candidates: Sequence[str] | None = None) -> list[str]:
     """Condition columns that are present and take more than one value."""
+    candidates = condition_columns() if candidates is None else candidates
     return [c for c in candidates if c in predictions.columns and predictions[c].nunique(dropna=False) > 1]
 
 

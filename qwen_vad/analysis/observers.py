@@ -30,6 +30,7 @@ from scipy.special import ndtr, ndtri
 
 from qwen_vad import NONSPEECH, SPEECH
 from qwen_vad.analysis.psychometric import psychometric_value, threshold_levels
+from qwen_vad.analysis.psychometric_thresholds import is_log_scale
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def simulate_predictions(
             "label": np.where(speech, SPEECH, NONSPEECH),
             "pred": np.where(says, SPEECH, NONSPEECH),
             "p_speech": p_speech,
-            axis: 10**x if axis == "duration_ms" else x,
+            axis: 10**x if is_log_scale(axis) else x,
             "category": np.where(speech, "speech", "noise"),
             "system": system,
             "prompt_id": "",

@@ -50,10 +50,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binom
 
+from qwen_vad.conditions import axis_columns
+
 TARGET_POWER = 0.8
 PLANNING_DIFFERENCES = (0.02, 0.05, 0.10)  # 2 / 5 / 10 balanced-accuracy points
-# The columns that make a cell of the design (those present in the predictions).
-CELL_COLUMNS = ("label", "duration_ms", "snr_db", "reverb_rt60_s", "filter")
 _TAIL = 1e-12  # probability left out of each tail of D
 _MAX_CLIPS = 10**9  # planning gives up beyond this (the difference is not worth planning for)
 
@@ -145,7 +145,8 @@ def holm_levels(p_values: Sequence[float], alpha: float) -> list[tuple[int, floa
 
 
 def count_cells(predictions: pd.DataFrame) -> int:
-    columns = [c for c in CELL_COLUMNS if c in predictions.columns]
+    """The label x condition cells of the design (the axes present in the predictions)."""
+    columns = [c for c in ("label", *axis_columns()) if c in predictions.columns]
     return int(len(predictions[columns].drop_duplicates())) if columns else 1
 
 

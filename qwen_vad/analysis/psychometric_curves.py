@@ -17,9 +17,10 @@ SNR curve), three measures against one axis; the first two are the research plan
 Every threshold carries its status against the tested levels (``psychometric_thresholds``):
 only one inside them comes with a value and an interval.
 
-Axes: ``snr_db`` in dB (clean clips, snr_db = inf, are left out of the fit and counted) and
-``duration_ms`` on log10(duration): detection grows with the log of the signal's length, and
-the thresholds are also given back in ms. UNKNOWN answers are not SPEECH answers and not
+Axes: the condition axes marked psychometric (qwen_vad.conditions): ``snr_db`` in dB (clean
+clips, snr_db = inf, are left out of the fit and counted) and ``duration_ms`` on log10(duration)
+(a log-scale axis): detection grows with the log of the signal's length, and the thresholds are
+also given back in ms. UNKNOWN answers are not SPEECH answers and not
 correct, so they count as failures in both measures.
 """
 
@@ -58,25 +59,25 @@ from qwen_vad.analysis.psychometric_sensitivity import (
     cluster_resampled_sensitivity,
     sensitivity_levels,
 )
-from qwen_vad.analysis.psychometric_thresholds import with_axis_units
+from qwen_vad.analysis.psychometric_thresholds import is_log_scale, with_axis_units
+from qwen_vad.conditions import psychometric_axes
 
-Axis = Literal["snr_db", "duration_ms"]
+Axis = str  # a condition axis's column (qwen_vad.conditions): snr_db, duration_ms
 Measure = Literal["detection", "correctness", "sensitivity"]
-AXES: tuple[Axis, ...] = ("snr_db", "duration_ms")
 MEASURES: tuple[Measure, ...] = ("detection", "correctness", "sensitivity")
 CHANCE_CORRECTNESS = 0.5  # floor of P(correct) for a system without information, balanced classes
 CLUSTER_UNITS = ("base_clip", "group")
 
 
 def axis_values(rows: pd.DataFrame, axis: Axis) -> np.ndarray:
-    """Stimulus level of each row: dB, or log10 of the duration in ms."""
+    """Stimulus level of each row: dB, or log10 of the duration in ms (a log-scale axis)."""
     values = rows[axis].to_numpy(dtype=float)
-    return np.log10(values) if axis == "duration_ms" else values
+    return np.log10(values) if is_log_scale(axis) else values
 
 
 def curve_settings(measure: Measure, axis: Axis, sensitivity: SensitivityName = "auc") -> dict[str, str]:
     labels = {"detection": "P(answer SPEECH | SPEECH clip)", "correctness": "P(correct)", "sensitivity": MEASURE_LABELS[sensitivity]}
-    settings = {"measure": labels[measure], "axis": axis, "x": "log10(duration_ms)" if axis == "duration_ms" else "snr_db"}
+    settings = {"measure": labels[measure], "axis": axis, "x": f"log10({axis})" if is_log_scale(axis) else axis}
     return {**settings, "sensitivity": sensitivity} if measure == "sensitivity" else settings
 
 
@@ -211,12 +212,13 @@ def fit_sensitivity_curve(rows: pd.DataFrame, axis: Axis, options: CurveOptions)
 
 def in_axis_units(analysis: dict[str, Any], axis: Axis) -> dict[str, Any]:
     """Thresholds with their value, tested range and reported interval in the axis's unit (ms
-    on the duration axis, whose fit runs on log10 ms); ``duration_ms`` keeps the raw crossing."""
+    on the duration axis, whose fit runs on log10 ms); a log-scale axis's column (``duration_ms``)
+    keeps the raw crossing."""
     thresholds = []
     for threshold in analysis["thresholds"]:
         threshold = with_axis_units(threshold, axis)
-        if axis == "duration_ms":
-            threshold["duration_ms"] = None if threshold["x"] is None else float(10 ** threshold["x"])
+        if is_log_scale(axis):
+            threshold[axis] = None if threshold["x"] is None else float(10 ** threshold["x"])
         thresholds.append(threshold)
     return {**analysis, "thresholds": thresholds}
 
@@ -254,5 +256,5 @@ def psychometric_report(
     return {
         f"{measure}_vs_{axis}": psychometric_curves(predictions, measure, axis, options)
         for measure in MEASURES
-        for axis in AXES
+        for axis in [a.column for a in psychometric_axes()]
     }

@@ -26,12 +26,13 @@ from typing import Any
 
 import numpy as np
 
+from qwen_vad.conditions import axis_of
+
 INSIDE, BELOW_RANGE, ABOVE_RANGE, NOT_REACHED, BELOW_FLOOR = "inside", "below_range", "above_range", "not_reached", "below_floor"
 STATUSES = (INSIDE, BELOW_RANGE, ABOVE_RANGE, NOT_REACHED, BELOW_FLOOR)
 # Parameter -> the sides of its bound that are modelling devices (see the module docstring).
 IMPOSED_BOUNDS = {"alpha": ("lower", "upper"), "log_beta": ("lower", "upper"), "lambda": ("upper",), "gamma": ("upper",)}
 BOUND_TOLERANCE = 1e-6  # of the bound's range
-AXIS_UNITS = {"snr_db": "dB", "duration_ms": "ms"}
 
 
 def threshold_status(x: float, low: float, high: float) -> str:
@@ -84,10 +85,21 @@ def censored_interval(interval: Mapping[str, float], low: float, high: float, me
 
 
 def to_axis_units(value: float | None, axis: str) -> float | None:
-    """A fitted-axis value in the axis's own unit: dB as is, log10(ms) back to ms."""
+    """A fitted-axis value in the axis's own unit: dB as is, log10(ms) back to ms (an axis
+    fitted on a log scale, qwen_vad.conditions)."""
     if value is None:
         return None
-    return float(10**value) if axis == "duration_ms" else float(value)
+    return float(10**value) if is_log_scale(axis) else float(value)
+
+
+def is_log_scale(axis: str) -> bool:
+    known = axis_of(axis)
+    return known is not None and known.log_scale
+
+
+def axis_unit(axis: str) -> str:
+    known = axis_of(axis)
+    return known.unit if known is not None else axis
 
 
 def with_axis_units(threshold: dict[str, Any], axis: str) -> dict[str, Any]:
@@ -99,7 +111,7 @@ def with_axis_units(threshold: dict[str, Any], axis: str) -> dict[str, Any]:
         interval = {**interval, "low": to_axis_units(interval["low"], axis), "high": to_axis_units(interval["high"], axis)}
     return {
         **threshold,
-        "unit": AXIS_UNITS.get(axis, axis),
+        "unit": axis_unit(axis),
         "value": to_axis_units(threshold["x"], axis) if threshold["status"] == INSIDE else None,
         "tested_range": [to_axis_units(low, axis), to_axis_units(high, axis)],
         "interval": interval,

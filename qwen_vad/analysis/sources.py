@@ -3,7 +3,8 @@
 Three ways to name them (first match wins): ``predictions=PATH`` (one file), ``runs=[...]``
 (scoring run folders, one system each) or the experiments' finished scoring runs, grouped by
 configuration minus the seed (qwen_vad.run_groups): each group is one system (one row of the
-matrix), each seed of it one set of predictions.
+matrix), each seed of it one set of predictions. The experiments are ``analyze.experiments``,
+or by default the chosen one when it is a matrix row, else every row (qwen_vad.experiment_rows).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from qwen_vad.config import Config
 from qwen_vad.errors import UserError
+from qwen_vad.experiment_rows import experiment_rows
 from qwen_vad.run_groups import RunGroup, run_seed, scoring_run_groups
 
 log = logging.getLogger(__name__)
@@ -60,7 +62,7 @@ def prediction_sources(cfg: Config, exp: str) -> Sources:
         runs = [Path(r) for r in cfg.runs]
         return _single_runs([(_run_name(r), _existing(r / "predictions.parquet", "runs"), _seed_if_known(r), r.parent.name or exp) for r in runs])
     found, groups, missing = [], {}, []
-    for name in cfg.analyze.experiments or [exp]:
+    for name in analysed_experiments(cfg, exp):
         run_groups = scoring_run_groups(cfg.paths.results_dir, name)
         if not run_groups:
             missing.append(name)
@@ -75,6 +77,13 @@ def prediction_sources(cfg: Config, exp: str) -> Sources:
             "run the scoring stage first, or pass runs=[...] or predictions=PATH"
         )
     return Sources(found, groups, missing)
+
+
+def analysed_experiments(cfg: Config, exp: str) -> list[str]:
+    if cfg.analyze.experiments:
+        return list(cfg.analyze.experiments)
+    rows = experiment_rows()
+    return [exp] if exp in rows or not rows else list(rows)
 
 
 def _system_group(group: RunGroup) -> SystemGroup:

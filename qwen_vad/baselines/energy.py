@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from qwen_vad.audio.io import SAMPLE_RATE
+from qwen_vad.baselines.frame_scorer import FrameVADScorer
+from qwen_vad.config import Config
 
 
 def frame_energies_db(audio: np.ndarray, frame_ms: int) -> np.ndarray:
@@ -25,3 +27,9 @@ def energy_activity(audio: np.ndarray, frame_ms: int = 20, margin_db: float = 6.
     energies = frame_energies_db(audio, frame_ms)
     floor = np.percentile(energies, 10)
     return float(np.mean(energies > floor + margin_db))
+
+
+def energy_scorer(cfg: Config) -> FrameVADScorer:
+    """``evaluate.system=energy``: the share of active frames (baselines.energy_frame_ms / _margin_db)."""
+    frame_ms, margin_db = cfg.baselines.energy_frame_ms, cfg.baselines.energy_margin_db
+    return FrameVADScorer("energy", lambda audio: energy_activity(audio, frame_ms, margin_db))

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 
 from qwen_vad.audio.io import SAMPLE_RATE
+from qwen_vad.config import Config
+from qwen_vad.errors import ConfigError
+from qwen_vad.scoring.base import BatchScores
 
 WINDOW = 512  # samples per window at 16 kHz: what the Silero v5+ model expects
 SPEECH_PROBABILITY = 0.5  # Silero's own default decision threshold
+# How a clip's per-window probabilities become one score (baselines.silero_aggregation).
+SILERO_AGGREGATIONS: dict[str, Callable[[np.ndarray], float]] = {
+    "max": lambda p: float(np.max(p)),
+    "mean": lambda p: float(np.mean(p)),
+    "share": lambda p: float(np.mean(p > SPEECH_PROBABILITY)),
+}
 
 
 class SileroVAD:
@@ -49,3 +59,30 @@ class SileroVAD:
     def activity(self, clips: Sequence[np.ndarray], threshold: float = SPEECH_PROBABILITY) -> list[float]:
         """Share of windows whose speech probability exceeds ``threshold``, per clip."""
         return [float(np.mean(p > threshold)) for p in self.window_probabilities(clips)]
+
+
+class SileroScorer:
+    prompt_id = ""
+    template = None  # VADs are not prompted
+    gives_labels = False
+
+    def __init__(self, aggregation: str, batch_size: int = 32) -> None:
+        if aggregation not in SILERO_AGGREGATIONS:
+            raise ConfigError(f"baselines.silero_aggregation: unknown {aggregation!r}; valid: {', '.join(SILERO_AGGREGATIONS)}")
+        self.system = f"silero-{aggregation}"
+        self.aggregate = SILERO_AGGREGATIONS[aggregation]
+        self.vad = SileroVAD(batch_size=batch_size)
+        self.batch_size = batch_size
+
+    def score(self, clips: Sequence[np.ndarray]) -> BatchScores:
+        start = time.perf_counter()
+        probabilities = self.vad.window_probabilities(clips)
+        forward = time.perf_counter() - start
+        start = time.perf_counter()
+        scores = np.array([self.aggregate(p) for p in probabilities])
+        return BatchScores(p_speech=scores, seconds={"forward": forward, "post_processing": time.perf_counter() - start})
+
+
+def silero_scorer(cfg: Config) -> SileroScorer:
+    """``evaluate.system=silero``: window probabilities aggregated per clip (baselines.silero_aggregation)."""
+    return SileroScorer(cfg.baselines.silero_aggregation)

@@ -6,6 +6,8 @@ import numpy as np
 import webrtcvad
 
 from qwen_vad.audio.io import SAMPLE_RATE
+from qwen_vad.baselines.frame_scorer import FrameVADScorer
+from qwen_vad.config import Config
 from qwen_vad.errors import ConfigError
 
 VALID_FRAME_MS = (10, 20, 30)  # the only frame lengths the WebRTC VAD accepts
@@ -36,3 +38,9 @@ def webrtc_frame_decisions(audio: np.ndarray, mode: int = 3, frame_ms: int = 30)
 def webrtc_activity(audio: np.ndarray, mode: int = 3, frame_ms: int = 30) -> float:
     """Share of voiced frames, 0..1."""
     return float(np.mean(webrtc_frame_decisions(audio, mode, frame_ms)))
+
+
+def webrtc_scorer(cfg: Config) -> FrameVADScorer:
+    """``evaluate.system=webrtc``: the share of voiced frames (baselines.webrtc_mode / _frame_ms)."""
+    mode, frame_ms = cfg.baselines.webrtc_mode, cfg.baselines.webrtc_frame_ms
+    return FrameVADScorer(f"webrtc-mode{mode}", lambda audio: webrtc_activity(audio, mode, frame_ms))

@@ -15,6 +15,7 @@ from qwen_vad.progress import progress
 
 from qwen_vad.audio.io import save_audio
 from qwen_vad.audio.mix import centre_extract
+from qwen_vad.conditions import axis_columns
 from qwen_vad.config import DataConfig, SourceConfig
 from qwen_vad.data.design import BaseClipPlan, make_plan
 from qwen_vad.data.hygiene import Activity, HygieneChecker
@@ -171,10 +172,7 @@ def render_variants(
                         "split": base.split,
                         "label": base.label,
                         "category": base.category,
-                        "duration_ms": condition.duration_ms,
-                        "snr_db": condition.snr_db,
-                        "reverb_rt60_s": condition.reverb_rt60_s,
-                        "filter": condition.filter,
+                        **condition.columns(),
                         "base_clip_id": base_clip_id,
                         "source": segment.source,
                         "group": segment.group,
@@ -194,7 +192,7 @@ def stable_id(prefix: str, source: str, origin: str) -> str:
 
 def check_cell_minimums(manifest: pd.DataFrame, minimum: int, splits: tuple[str, ...] = SPLITS) -> None:
     """Every cell needs ``minimum`` clips in each of ``splits`` (those with a positive ratio)."""
-    cells = ["label", "duration_ms", "snr_db", "reverb_rt60_s", "filter"]
+    cells = ["label", *axis_columns()]
     counts = manifest.groupby([*cells, "split"]).size().unstack("split", fill_value=0)
     counts = counts.reindex(columns=list(splits), fill_value=0)
     short = counts[(counts < minimum).any(axis=1)]

@@ -1,36 +1,50 @@
 """Condition designs: which clips a dataset holds, before any audio is touched.
 
 A plan is a list of ``BaseClipPlan``: one clean base clip (label, category, split) and the
-conditions (variants) made from it. ``factorial`` gives each base clip one cell of the
-duration x SNR (x reverb x filter) grid; ``one_axis`` gives each base clip every level of one
-axis at a time, the other axes at their neutral level.
+conditions (variants) made from it. ``factorial`` gives each base clip one cell of the grid of
+every condition axis (qwen_vad.conditions: duration x SNR x reverb x filter); ``one_axis``
+gives each base clip every level of one axis at a time, the other axes at their neutral level.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from qwen_vad import NONSPEECH, SPEECH
-from qwen_vad.audio.degrade import FILTERS, NO_FILTER
-from qwen_vad.config import DataConfig
+from qwen_vad.conditions import DURATION_COLUMN, ConditionAxis, axes
+from qwen_vad.config import DataConfig, OneAxisConfig
 from qwen_vad.data.splits import SPLITS, quotas, split_ratios
 from qwen_vad.errors import ConfigError
 
 
 @dataclass(frozen=True)
 class Condition:
-    duration_ms: int
-    snr_db: float  # inf = clean
-    reverb_rt60_s: float = 0.0
-    filter: str = NO_FILTER
+    """One level of every condition axis: ((column, level), ...) in the axes' order."""
+
+    levels: tuple[tuple[str, Any], ...]
+
+    @classmethod
+    def of(cls, levels: Mapping[str, Any]) -> Condition:
+        return cls(tuple((axis.column, levels[axis.column]) for axis in axes()))
+
+    def __getitem__(self, column: str) -> Any:
+        return dict(self.levels)[column]
+
+    def columns(self) -> dict[str, Any]:
+        """The condition as manifest columns."""
+        return dict(self.levels)
+
+    @property
+    def duration_ms(self) -> int:
+        return self[DURATION_COLUMN]
 
     @property
     def key(self) -> str:
-        snr = "clean" if math.isinf(self.snr_db) else f"{self.snr_db:+g}"
-        return f"d{self.duration_ms}_snr{snr}_rt{self.reverb_rt60_s:g}_{self.filter}"
+        """The condition's part of a clip id, e.g. ``d200_snr+5_rt0_none``."""
+        return "_".join(axis.key(self[axis.column]) for axis in axes())
 
 
 @dataclass(frozen=True)
@@ -46,20 +60,29 @@ class BaseClipPlan:
         return max(c.duration_ms for c in self.conditions)
 
 
+def factorial_levels(axis: ConditionAxis, cfg: DataConfig) -> list[Any]:
+    return [axis.level(v) for v in getattr(cfg, axis.factorial_levels)]
+
+
+def one_axis_levels(axis: ConditionAxis, cfg: OneAxisConfig) -> list[Any]:
+    return [axis.level(v) for v in getattr(cfg, axis.one_axis_levels)]
+
+
+def one_axis_neutral(axis: ConditionAxis, cfg: OneAxisConfig) -> Any:
+    """The level an axis is held at while another varies."""
+    return axis.level(getattr(cfg, axis.one_axis_neutral) if axis.one_axis_neutral else axis.neutral)
+
+
 def factorial_conditions(cfg: DataConfig) -> list[Condition]:
-    return [
-        Condition(int(d), float(s), float(r), f)
-        for d, s, r, f in itertools.product(cfg.durations_ms, cfg.snrs_db, cfg.reverb_rt60_s, cfg.filters)
-    ]
+    grid = [[(axis.column, level) for level in factorial_levels(axis, cfg)] for axis in axes()]
+    return [Condition(cell) for cell in itertools.product(*grid)]
 
 
 def one_axis_conditions(cfg: DataConfig) -> list[Condition]:
-    axes = cfg.one_axis
-    neutral = Condition(axes.neutral_duration_ms, axes.neutral_snr_db)
-    conditions = [Condition(int(d), neutral.snr_db) for d in axes.durations_ms]
-    conditions += [Condition(neutral.duration_ms, float(s)) for s in axes.snrs_db]
-    conditions += [Condition(neutral.duration_ms, neutral.snr_db, float(r)) for r in axes.reverb_rt60_s]
-    conditions += [Condition(neutral.duration_ms, neutral.snr_db, 0.0, f) for f in axes.filters]
+    neutral = {axis.column: one_axis_neutral(axis, cfg.one_axis) for axis in axes()}
+    conditions = [
+        Condition.of({**neutral, axis.column: level}) for axis in axes() for level in one_axis_levels(axis, cfg.one_axis)
+    ]
     # The neutral condition (1000 ms, clean, dry, unfiltered) is a level of the duration, reverb
     # and filter axes alike: the 22 conditions per axis are 20 distinct clips. Rendering it
     # once keeps identical audio from being counted three times in every metric.
@@ -83,7 +106,7 @@ def make_plan(cfg: DataConfig, categories: dict[str, list[str]]) -> list[BaseCli
         return BaseClipPlan(label, next(turn[label, split]), split, conditions)
 
     if cfg.design == "factorial":
-        check_conditions(cfg, factorial_conditions(cfg), "data")
+        check_conditions(cfg, factorial_conditions(cfg), "data", lambda axis: axis.factorial_levels)
         return [
             plan(label, split, (condition,))
             for condition in factorial_conditions(cfg)
@@ -93,7 +116,7 @@ def make_plan(cfg: DataConfig, categories: dict[str, list[str]]) -> list[BaseCli
         ]
     if cfg.design == "one_axis":
         conditions = tuple(one_axis_conditions(cfg))
-        check_conditions(cfg, conditions, "data.one_axis")
+        check_conditions(cfg, conditions, "data.one_axis", lambda axis: axis.one_axis_levels)
         return [
             plan(label, split, conditions)
             for label in (SPEECH, NONSPEECH)
@@ -103,15 +126,20 @@ def make_plan(cfg: DataConfig, categories: dict[str, list[str]]) -> list[BaseCli
     raise ConfigError(f"data.design must be 'factorial' or 'one_axis', got {cfg.design!r}")
 
 
-def check_conditions(cfg: DataConfig, conditions: Sequence[Condition], where: str) -> None:
-    """Condition values that would fail only at render time, after hygiene, fail here."""
+def check_conditions(cfg: DataConfig, conditions: Sequence[Condition], where: str, field_of) -> None:
+    """Condition values that would fail only at render time, after hygiene, fail here.
+    ``field_of(axis)``: the configuration field the design reads the axis's levels from."""
     if not conditions:
-        raise ConfigError(f"{where}: no conditions; durations_ms, snrs_db, reverb_rt60_s and filters each need a value")
-    unknown = sorted({c.filter for c in conditions} - {NO_FILTER, *FILTERS})
-    if unknown:
-        raise ConfigError(f"{where}.filters: unknown filter(s) {unknown}; valid: {', '.join([NO_FILTER, *FILTERS])}")
-    if any(c.duration_ms <= 0 for c in conditions):
-        raise ConfigError(f"{where}.durations_ms must be positive, got {sorted({c.duration_ms for c in conditions})}")
+        fields = ", ".join(field_of(axis) for axis in axes())
+        raise ConfigError(f"{where}: no conditions; {fields} each need a value")
+    for axis in axes():
+        problem = axis.problem(_levels(conditions, axis))
+        if problem:
+            raise ConfigError(f"{where}.{field_of(axis)}: {problem}")
     longest = max(c.duration_ms for c in conditions)
     if 0 < cfg.container_ms < longest:
         raise ConfigError(f"data.container_ms={cfg.container_ms} is shorter than the longest clip ({longest} ms)")
+
+
+def _levels(conditions: Sequence[Condition], axis: ConditionAxis) -> Iterator[Any]:
+    return (c[axis.column] for c in conditions)

@@ -9,19 +9,19 @@ from pathlib import Path
 import pandas as pd
 
 from qwen_vad.analysis.jsonable import to_jsonable
+from qwen_vad.conditions import axis_columns
 from qwen_vad.config import DataConfig
 from qwen_vad.data.builder import BuildResult
 from qwen_vad.data.splits import SPLITS
 from qwen_vad.markdown_table import to_markdown
 
-CELL_COLUMNS = ["label", "duration_ms", "snr_db", "reverb_rt60_s", "filter"]
 # report.md lists this many files per skip reason and source (report.json has them all).
 LISTED_SKIPS = 10
 
 
 def build_report(result: BuildResult, cfg: DataConfig, name: str) -> dict:
     manifest = result.manifest
-    cells = manifest.groupby([*CELL_COLUMNS, "split"]).size().unstack("split", fill_value=0)
+    cells = manifest.groupby(["label", *axis_columns(), "split"]).size().unstack("split", fill_value=0)
     cells = cells.reindex(columns=list(SPLITS), fill_value=0).reset_index()
     balance = manifest.groupby(["split", "label", "category"]).size().rename("clips").reset_index()
     used = manifest.groupby(["category", "split"])["group"].nunique().rename("groups_used").reset_index()

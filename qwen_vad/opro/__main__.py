@@ -14,9 +14,11 @@ from qwen_vad.opro.final import evaluate_final_prompt, publish, published_templa
 from qwen_vad.opro.search import Search
 from qwen_vad.opro.session import open_session
 from qwen_vad.runs import Run
+from qwen_vad.scoring.systems import require_llm
 
 
 def opro(cfg: Config, run: Run) -> None:
+    require_llm(cfg, "opro")  # the searched prompt is scored and recorded as evaluate.system's LLM
     session = open_session(cfg, run)  # model, search clips (train subset, dev), caches, history (new or resumed)
     with open_optimizer(cfg.opro, cfg.seed, session.model, session.processor) as optimizer:
         best = Search(cfg.opro, cfg.seed, session.history, session.scorer, optimizer, session.pending).run()

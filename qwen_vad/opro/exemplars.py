@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from qwen_vad import SPEECH
+from qwen_vad.conditions import DURATION_COLUMN, SNR_COLUMN, degradation_axes
 
 # Manifest categories in plain words (unknown categories are shown with spaces for underscores).
 CATEGORY_WORDS = {
@@ -25,19 +26,20 @@ CATEGORY_WORDS = {
     "human_nonspeech": "non-speech human sounds (laughing, coughing, breathing)",
     "nonspeech_gap": "a pause between words, without speech",
 }
-FILTER_WORDS = {"bandpass": "band-pass filtered", "lowpass": "low-pass filtered", "highpass": "high-pass filtered"}
 
 
 def describe_clip(clip: pd.Series) -> str:
-    """One clip's condition in words, e.g. "a 200 ms clip at -5 dB SNR of animal sounds"."""
-    snr = float(clip["snr_db"])
+    """One clip's condition in words, e.g. "a 200 ms clip at -5 dB SNR of animal sounds", then
+    each degradation axis (qwen_vad.conditions) the clip is not at the neutral level of."""
+    snr = float(clip[SNR_COLUMN])
     level = "clean (no added noise)" if math.isinf(snr) else f"at {snr:g} dB SNR"
     category = str(clip["category"])
-    parts = [f"a {int(clip['duration_ms'])} ms clip {level} of {CATEGORY_WORDS.get(category, category.replace('_', ' '))}"]
-    if float(clip.get("reverb_rt60_s", 0.0) or 0.0) > 0:
-        parts.append(f"with reverberation (RT60 {float(clip['reverb_rt60_s']):g} s)")
-    if str(clip.get("filter", "none")) in FILTER_WORDS:
-        parts.append(FILTER_WORDS[str(clip["filter"])])
+    parts = [f"a {int(clip[DURATION_COLUMN])} ms clip {level} of {CATEGORY_WORDS.get(category, category.replace('_', ' '))}"]
+    for axis in degradation_axes():
+        value = clip.get(axis.column)
+        if not axis.is_neutral(value):
+            words = axis.describe(value) if axis.describe else f"{axis.title} {axis.format_level(value)}"
+            parts += [words] if words else []
     return ", ".join(parts)
 
 

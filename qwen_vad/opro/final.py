@@ -21,16 +21,15 @@ import logging
 import time
 from pathlib import Path
 
-from qwen_vad.cli import repo_relative
 from qwen_vad.config import Config
 from qwen_vad.decoding import LLMScorer
 from qwen_vad.opro.history import ScoredPrompt
 from qwen_vad.opro.reward import reward
 from qwen_vad.opro.session import SearchSession
 from qwen_vad.prompts import PROMPT_SUFFIX, PromptTemplate, format_prompt_file, parse_prompt
-from qwen_vad.runs import Run
+from qwen_vad.runs import Run, repo_relative
+from qwen_vad.scoring.batches import ScoredClips
 from qwen_vad.scoring.protocol import score_and_record
-from qwen_vad.scoring_run import ScoredClips
 
 log = logging.getLogger(__name__)
 

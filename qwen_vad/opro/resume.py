@@ -17,8 +17,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from qwen_vad.errors import UserError
-from qwen_vad.cli import config_yaml
-from qwen_vad.config import Config
+from qwen_vad.config import Config, config_yaml
 from qwen_vad.opro.history import HISTORY_FILE, read_events
 from qwen_vad.opro.score_cache import SCORE_CACHE_FILE
 from qwen_vad.opro.search import PendingStep

@@ -16,7 +16,7 @@ import pandas as pd
 from qwen_vad.analysis.breakdowns import balanced_accuracy_over_cells, breakdown_by_cell
 from qwen_vad.analysis.frame import default_cell_columns
 from qwen_vad.analysis.metrics import rates_from_counts, outcome_counts
-from qwen_vad.thresholds import apply_threshold
+from qwen_vad.scoring.thresholds import apply_threshold
 
 ANSWER_THRESHOLD = 0.5  # p(speech letter) >= p(nonspeech letter)
 

@@ -31,7 +31,7 @@ from qwen_vad.report.tables import (
     prompt_summary,
     system_groups,
     write_table,
-    breakdown_table,
+    breakdown_tables,
 )
 from qwen_vad.runs import Run
 
@@ -49,8 +49,7 @@ def report(cfg: Config, run: Run) -> None:
         ),
         "paired_comparisons": (paired_comparisons(inputs), "Paired comparisons on the same clips (Holm-adjusted McNemar)"),
         "detection_planning": (planning_table(inputs), "What the test set can detect: clips per cell for 80 % power (exact McNemar, Holm level)"),
-        "by_snr": (breakdown_table(inputs, "snr_db"), "Balanced accuracy per SNR (dB)"),
-        "by_duration": (breakdown_table(inputs, "duration_ms"), "Balanced accuracy per clip duration (ms)"),
+        **breakdown_tables(inputs),  # by_duration, by_snr (+ by_<axis> for a varied degradation)
         "category_errors": (category_errors(inputs), "Error rate per sound category"),
         "prompts": (prompt_summary(inputs), "Prompts used by the LLM systems"),
         "input_warnings": (input_warnings_table(inputs), "Input warnings: what a system may not have heard"),

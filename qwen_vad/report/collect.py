@@ -8,12 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 from omegaconf import DictConfig, OmegaConf
 
 from qwen_vad.errors import MissingInputError
 from qwen_vad.config import Config
 from qwen_vad.prompts import PromptError, load_prompt
 from qwen_vad.report.load import Analysis, from_repo, latest_analysis, read_analysis
+from qwen_vad.scoring.predictions import SYSTEM_KIND_COLUMN
+from qwen_vad.scoring.systems import LLM, SYSTEMS, recorded_kind
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,7 @@ class SystemRun:
     stage: str  # evaluate | finetune | opro
     config: DictConfig  # the scoring run's resolved config.yaml
     system: str
+    kind: str  # llm | vad (qwen_vad.scoring.systems), as the scoring run recorded it
     prompt_id: str
     prompt_text: str
     n_reported: int
@@ -31,6 +35,17 @@ class SystemRun:
     @property
     def predictions_path(self) -> Path:
         return self.run_dir / "predictions.parquet"
+
+    @property
+    def is_llm(self) -> bool:
+        return self.kind == LLM
+
+    @property
+    def label(self) -> str:
+        """"WebRTC VAD (webrtc-mode3)": the registered system's label (qwen_vad.scoring.systems)
+        and what its run called itself; the run's own name for a system no longer registered."""
+        entry = SYSTEMS.get(str(self.config.evaluate.system))
+        return f"{entry.label} ({self.system})" if entry and not self.is_llm else self.system
 
 
 @dataclass(frozen=True)
@@ -81,21 +96,28 @@ def collect_inputs(cfg: Config, exp: str) -> ReportInputs:
 def system_run(name: str, predictions_path: Path) -> SystemRun:
     run_dir = predictions_path.parent
     config = OmegaConf.load(run_dir / "config.yaml")
-    predictions = pd.read_parquet(predictions_path, columns=["split", "system", "prompt_id"])
+    columns = ["split", "system", "prompt_id", SYSTEM_KIND_COLUMN]
+    predictions = pd.read_parquet(predictions_path, columns=[c for c in columns if c in parquet_columns(predictions_path)])
     threshold_file = run_dir / "threshold.json"
     threshold = json.loads(threshold_file.read_text()) if threshold_file.is_file() else {}
     prompt_id = str(predictions["prompt_id"].iloc[0])
+    kind = recorded_kind(predictions, predictions_path)
     return SystemRun(
         name=name,
         run_dir=run_dir,
         stage=run_dir.parent.parent.name,
         config=config,
         system=str(predictions["system"].iloc[0]),
+        kind=kind,
         prompt_id=prompt_id,
-        prompt_text=prompt_text(run_dir, config) if prompt_id else "",
+        prompt_text=prompt_text(run_dir, config) if kind == LLM else "",
         n_reported=int((predictions["split"] == config.split).sum()),
         dev_balanced_accuracy=threshold.get("dev_balanced_accuracy"),
     )
+
+
+def parquet_columns(path: Path) -> list[str]:
+    return pq.read_schema(path).names
 
 
 def prompt_text(run_dir: Path, config: DictConfig) -> str:

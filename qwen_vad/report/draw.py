@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from qwen_vad.conditions import psychometric_axes
 from qwen_vad.report.collect import ReportInputs
 from qwen_vad.report.figures import (
     accuracy_latency_figure,
@@ -24,11 +25,15 @@ def draw_figures(inputs: ReportInputs, out_dir: Path) -> dict[str, list[Path]]:
     """Figure name -> written files ([] when there was nothing to draw: shown as not run)."""
     analysis, systems = inputs.analysis, inputs.analysis.systems
     dataset = scored_dataset(analysis)
+    # The research plan's curves pool every other axis along SNR; detection is also drawn along
+    # each psychometric axis, one panel per level of the others (qwen_vad.conditions).
     return {
         "psychometric_accuracy_vs_snr": psychometric_figure(analysis.psychometric, out_dir, "correctness_vs_snr_db_pooled"),
-        "psychometric_detection_vs_snr": psychometric_figure(analysis.psychometric, out_dir, "detection_vs_snr_db"),
         "psychometric_sensitivity_vs_snr": psychometric_figure(analysis.psychometric, out_dir, "sensitivity_vs_snr_db_pooled"),
-        "psychometric_detection_vs_duration": psychometric_figure(analysis.psychometric, out_dir, "detection_vs_duration_ms"),
+        **{
+            f"psychometric_detection_vs_{axis.name}": psychometric_figure(analysis.psychometric, out_dir, f"detection_vs_{axis.column}")
+            for axis in psychometric_axes()
+        },
         "balanced_accuracy_heatmaps": balanced_accuracy_heatmap_figure(systems, out_dir),
         "reliability_diagrams": reliability_figure(systems, out_dir),
         "confusion_matrices": confusion_matrix_figure(systems, out_dir),

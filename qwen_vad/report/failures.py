@@ -8,11 +8,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from qwen_vad.conditions import core_axes, degradation_axes
 from qwen_vad.report.collect import ReportInputs
 from qwen_vad.report.load import from_repo
 
-CELL = ["label", "duration_ms", "snr_db"]
-DEGRADATIONS = ["reverb_rt60_s", "filter"]  # shown beside each failure when the dataset has them
+
+
+def cell_columns() -> list[str]:
+    """A failure cell: the label and the design axes (duration x SNR, qwen_vad.conditions)."""
+    return ["label", *(axis.column for axis in core_axes())]
+
+
+def degradation_columns() -> list[str]:
+    """Shown beside each failure when the dataset has them (reverb, filter, ...)."""
+    return [axis.column for axis in degradation_axes()]
 
 
 def worst_failures(predictions: pd.DataFrame, per_cell: int) -> pd.DataFrame:
@@ -21,7 +30,7 @@ def worst_failures(predictions: pd.DataFrame, per_cell: int) -> pd.DataFrame:
     chosen_speech = wrong["pred"] == "SPEECH"
     wrong["confidence"] = np.where(chosen_speech, wrong["p_speech"], 1 - wrong["p_speech"])
     wrong.loc[~wrong["pred"].isin(["SPEECH", "NONSPEECH"]), "confidence"] = 0.0
-    cells = [c for c in CELL if c in wrong.columns]
+    cells = [c for c in cell_columns() if c in wrong.columns]
     ranked = wrong.sort_values("confidence", ascending=False, kind="stable")
     return ranked.groupby(cells, sort=True, dropna=False).head(per_cell).sort_values([*cells, "confidence"], ascending=[True] * len(cells) + [False])
 
@@ -44,7 +53,7 @@ def write_failures(inputs: ReportInputs, out_dir: Path, per_cell: int, split: st
                 copies.append(str(target.relative_to(out_dir.parent)))
             else:
                 copies.append("missing")
-        conditions = [c for c in [*CELL, *DEGRADATIONS] if c in failures.columns]
+        conditions = [c for c in [*cell_columns(), *degradation_columns()] if c in failures.columns]
         columns = ["clip_id", *conditions, "category", "pred", "p_speech", "threshold", "confidence"]
         tables.append(failures[columns].assign(system=name, audio=copies))
     if not tables:

@@ -15,27 +15,22 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup, escape
 
+from qwen_vad.conditions import DURATION_COLUMN, core_axes, degradation_axes, format_level
 from qwen_vad.report.collect import ReportInputs
-from qwen_vad.report.figures.common import CONDITION_LABELS
 from qwen_vad.report.markdown import PIPELINE_CHECK, uses_random_checkpoint
 from qwen_vad.report.spectrogram import MISSING
 from qwen_vad.report.style import system_styles
 
 TEMPLATES = Path(__file__).parent / "templates"
 PAGE = "report.html.j2"
-# The gallery's filters: failure-table column -> label (those the table has; one level is no filter).
-GALLERY_FILTERS = {
-    "system": "system",
-    "label": "true label",
-    "duration_ms": "duration",
-    "snr_db": "SNR",
-    "category": "category",
-    "reverb_rt60_s": "reverberation",
-    "filter": "filter",
-}
-# Degradation axes and their neutral level: a card names a degradation only where the failures
-# have one (a dataset without reverb or filters would repeat "dry, no filter" on every card).
-DEGRADATION_NEUTRAL = {"reverb_rt60_s": 0.0, "filter": "none"}
+
+
+def gallery_filters() -> dict[str, str]:
+    """The gallery's filters: failure-table column -> label (those the table has; one level is
+    no filter): system, true label, the design axes, category, the degradation axes."""
+    core = {axis.column: axis.title for axis in core_axes()}
+    degradations = {axis.column: axis.title for axis in degradation_axes()}
+    return {"system": "system", "label": "true label", **core, "category": "category", **degradations}
 
 
 def write_report_html(
@@ -92,17 +87,24 @@ def gallery_view(failures: pd.DataFrame) -> dict:
     """The failure cards and the filters over them (each filter: its column, label, levels)."""
     if failures.empty:
         return {"cards": [], "filters": []}
-    columns = [c for c in GALLERY_FILTERS if c in failures.columns]
-    shown = {column: [level_label(column, v) for v in failures[column]] for column in columns}
+    labels = gallery_filters()
+    columns = [c for c in labels if c in failures.columns]
+    shown = {column: [format_level(column, v) for v in failures[column]] for column in columns}
     filters = []
     for column in columns:
         levels = sorted(set(failures[column]), key=lambda v: (isinstance(v, str), v))
         if len(levels) > 1:
-            filters.append({"key": column, "label": GALLERY_FILTERS[column], "levels": [level_label(column, v) for v in levels]})
-    degradations = [c for c, neutral in DEGRADATION_NEUTRAL.items() if c in failures.columns and (failures[c] != neutral).any()]
+            filters.append({"key": column, "label": labels[column], "levels": [format_level(column, v) for v in levels]})
+    # A card names a degradation only where the failures have one (a dataset without reverb or
+    # filters would repeat "dry, no filter" on every card).
+    degradations = [
+        axis.column for axis in degradation_axes()
+        if axis.column in failures.columns and not all(axis.is_neutral(v) for v in failures[axis.column])
+    ]  # fmt: skip
+    design = [axis.column for axis in core_axes() if axis.column in shown]
     colours = {name: style.colour for name, style in system_styles(failures["system"]).items()}  # as in the figures
     # Spectrogram widths in proportion to the clip's duration: a 200 ms clip looks short.
-    longest = failures["duration_ms"].max() if "duration_ms" in failures.columns else None
+    longest = failures[DURATION_COLUMN].max() if DURATION_COLUMN in failures.columns else None
     cards = []
     for index, row in enumerate(failures.itertuples(index=False)):
         fields = row._asdict()
@@ -113,21 +115,16 @@ def gallery_view(failures: pd.DataFrame) -> dict:
             "colour": colours[fields["system"]],
             "label": fields["label"],
             "pred": fields["pred"],
-            "condition": " · ".join(shown[c][index] for c in ("duration_ms", "snr_db") if c in shown),
+            "condition": " · ".join(shown[c][index] for c in design),
             "degradation": " · ".join(shown[c][index] for c in degradations),
             "category": fields.get("category", ""),
             "p_speech": f"{fields['p_speech']:.3f}",
             "threshold": "none (free-text answer)" if _missing(fields.get("threshold")) else f"{fields['threshold']:.3f}",
             "audio": _link(fields["audio"]),
             "spectrogram": _link(fields.get("spectrogram", MISSING)),
-            "width": 100 if not longest else max(20, round(100 * fields["duration_ms"] / longest)),
+            "width": 100 if not longest else max(20, round(100 * fields[DURATION_COLUMN] / longest)),
         })  # fmt: skip
     return {"cards": cards, "filters": filters}
-
-
-def level_label(column: str, value: object) -> str:
-    label = CONDITION_LABELS.get(column)
-    return label(value) if label else str(value)
 
 
 def _missing(value: object) -> bool:

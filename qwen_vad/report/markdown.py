@@ -30,7 +30,7 @@ def uses_random_checkpoint(inputs: ReportInputs) -> bool:
     return any(
         (Path(str(run.config.model.name_or_path)) / TINY_STAMP).is_file()
         for run in inputs.runs.values()
-        if run.prompt_id
+        if run.is_llm
     )
 
 

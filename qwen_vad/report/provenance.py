@@ -9,9 +9,10 @@ from pathlib import Path
 import pandas as pd
 
 from qwen_vad.data.store import BUILD_RECORD
-from qwen_vad.licences import checkpoint_licence, checkpoint_name, vad_licence
+from qwen_vad.licences import UNKNOWN_LICENCE, Licence, checkpoint_licence, checkpoint_name
 from qwen_vad.report.collect import ReportInputs, SystemRun
 from qwen_vad.report.load import from_repo
+from qwen_vad.scoring.systems import SYSTEMS
 
 
 def provenance_tables(inputs: ReportInputs) -> dict[str, tuple[pd.DataFrame, str]]:
@@ -59,13 +60,14 @@ def licence_table(inputs: ReportInputs) -> pd.DataFrame:
 def scored_with(run: SystemRun) -> dict[str, str]:
     """What scored the clips (checkpoint or VAD) and its licence; an adapter is the base model's."""
     cfg = run.config
-    if run.prompt_id:  # an audio LLM
+    if run.is_llm:
         checkpoint = str(cfg.model.name_or_path)
         licence = checkpoint_licence(str(from_repo(checkpoint)))  # a relative folder is the repository's
         what = checkpoint_name(checkpoint)
         if run.stage == "finetune" or cfg.model.adapter:
             what += " + LoRA adapter trained by this harness (the base model's licence applies)"
     else:
-        licence = vad_licence(str(cfg.evaluate.system))
-        what = run.system
+        entry = SYSTEMS.get(str(cfg.evaluate.system))  # a run of a system no longer registered: unknown
+        licence = entry.licence if entry else Licence(UNKNOWN_LICENCE, "")
+        what = run.label
     return {"model or VAD": what, "licence": licence.terms, "terms": licence.source}

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from qwen_vad.conditions import DURATION_COLUMN, axes
 from qwen_vad.markdown_table import to_markdown
 from qwen_vad.report.collect import ReportInputs, SystemRun
 from qwen_vad.report.detectability import detectable_cell
@@ -24,18 +25,9 @@ from qwen_vad.report.threshold_cells import NOT_FITTED, aggregate_threshold_cell
 NOT_RUN = "not run"
 NOT_COMPARABLE = "not comparable"
 OPRO_PROMPT_PREFIX = "opro-"  # the id a search publishes its prompt under (qwen_vad.opro.final)
-# The comparison matrix of the research plan: id, model, fine-tuning, prompt, data (design.md §5).
-PLAN_ROWS: tuple[tuple[str, str, str, str, str], ...] = (
-    ("a1", "Qwen2-Audio base", "none", "baseline", "test set"),
-    ("a2", "Qwen2-Audio base", "none", "OPRO", "test set"),
-    ("b1", "Qwen2-Audio", "LoRA, loss on whole sequence", "baseline", "small (~128 clips)"),
-    ("b2", "Qwen2-Audio", "LoRA, loss on answer token", "baseline", "small (~128 clips)"),
-    ("b3", "Qwen2-Audio", "LoRA, loss on answer token", "baseline", "factorial 1-3k"),
-    ("b4", "Qwen2-Audio", "LoRA, loss on answer token", "OPRO", "factorial 1-3k"),
-    ("c1", "Qwen3-Omni", "none", "OPRO", "test set"),
-    ("d1", "WebRTC VAD", "-", "-", "test set"),
-    ("d2", "Silero VAD", "-", "-", "test set"),
-)
+# How a declared row (metrics.json "rows", from each experiment's ``row:`` section) fills the
+# matrix's description columns while the row has not been run.
+ROW_COLUMNS = {"model": "model", "fine-tuning": "finetuning", "prompt": "prompt", "dataset": "data"}
 
 
 def system_groups(inputs: ReportInputs) -> dict[str, dict]:
@@ -144,13 +136,15 @@ MATRIX_COLUMNS: tuple[tuple[str, Callable[[ReportInputs, str], float | dict | No
 
 
 def comparison_matrix(inputs: ReportInputs) -> pd.DataFrame:
-    """One row per system: the plan's rows in order (a sweep's configurations one row each,
-    "not run" where nothing ran), then any other analysed system."""
+    """One row per system: the declared rows in their order (a sweep's configurations one row
+    each, "not run" where nothing ran), then any other analysed system."""
     grouped = groups_by_experiment(inputs)
-    planned = {exp for exp, *_ in PLAN_ROWS}
+    declared = inputs.metrics.get("rows", [])
+    planned = {row["experiment"] for row in declared}
     rows = []
-    for exp, model, finetuning, prompt, data in PLAN_ROWS:
-        plan = {"model": model, "fine-tuning": finetuning, "prompt": prompt, "dataset": data}
+    for declared_row in declared:
+        exp = declared_row["experiment"]
+        plan = {column: declared_row[key] for column, key in ROW_COLUMNS.items()}
         if exp not in grouped:
             rows.append({"row": exp.upper(), **plan, "seeds": "", **{column: NOT_RUN for column, *_ in MATRIX_COLUMNS}})
         rows += [matrix_row(inputs, group, plan) for group in grouped.get(exp, [])]
@@ -172,8 +166,8 @@ def matrix_row(inputs: ReportInputs, group: str, plan: dict[str, str]) -> dict[s
 def describe_run(run: SystemRun) -> dict[str, str]:
     """What was actually run, read from the run's resolved config.yaml."""
     cfg = run.config
-    is_llm = bool(run.prompt_id)
-    model = Path(str(cfg.model.name_or_path).rstrip("/")).name if is_llm else run.system
+    is_llm = run.is_llm
+    model = Path(str(cfg.model.name_or_path).rstrip("/")).name if is_llm else run.label
     finetuning = "-" if not is_llm else "none"
     if run.stage == "finetune":
         finetuning = f"LoRA r={cfg.finetune.lora.r}, loss={cfg.loss.mode}"
@@ -199,11 +193,22 @@ def breakdown_table(inputs: ReportInputs, column: str, value_key: str = "balance
     if not levels:
         return pd.DataFrame()
     ordered = sorted(levels, key=_level_key)
-    silent = no_audio_token_levels(inputs) if column == "duration_ms" else {}
+    silent = no_audio_token_levels(inputs) if column == DURATION_COLUMN else {}
     table = pd.DataFrame({column: [_format_level(level) + (f" (no audio tokens: {', '.join(silent[level])})" if level in silent else "") for level in ordered]})
     for group in sorted(values):
         table[group] = [mean_sd(values[group].get(level, [None]) if level in values[group] else [None]) for level in ordered]
     return table
+
+
+def breakdown_tables(inputs: ReportInputs) -> dict[str, tuple[pd.DataFrame, str]]:
+    """One table per condition axis (qwen_vad.conditions): always the design axes (duration,
+    SNR), a degradation axis (reverb, filter, ...) when the scored clips hold several of its levels."""
+    tables = {}
+    for axis in axes():
+        table = breakdown_table(inputs, axis.column)
+        if axis.core or len(table) > 1:
+            tables[f"by_{axis.name}"] = (table, f"Balanced accuracy per {axis.label}")
+    return tables
 
 
 def no_audio_token_levels(inputs: ReportInputs) -> dict[int, list[str]]:
@@ -242,11 +247,14 @@ def input_warnings_table(inputs: ReportInputs) -> pd.DataFrame:
 
 
 def dataset_summary(inputs: ReportInputs) -> pd.DataFrame:
-    """Cells x splits of each dataset the reported runs were scored on."""
+    """Cells x splits of each dataset the reported runs were scored on: the design axes, and a
+    degradation axis where the dataset varies it."""
     rows = []
     for name, report in sorted(inputs.datasets.items()):
-        for cell in report["cells"]:
-            rows.append({"dataset": name, **{k: cell[k] for k in ("label", "duration_ms", "snr_db", "train", "dev", "test")}})
+        cells = report["cells"]
+        shown = [a.column for a in axes() if a.core or len({str(cell.get(a.column)) for cell in cells}) > 1]
+        for cell in cells:
+            rows.append({"dataset": name, **{k: cell.get(k) for k in ("label", *shown, "train", "dev", "test")}})
     return pd.DataFrame(rows)
 
 
@@ -254,7 +262,7 @@ def prompt_summary(inputs: ReportInputs) -> pd.DataFrame:
     """The prompt each LLM system used, with its dev (threshold-learning) and test scores."""
     rows = []
     for system, run in sorted(inputs.runs.items()):
-        if not run.prompt_id:
+        if not run.is_llm:
             continue
         block = inputs.metrics["systems"][system]
         rows.append(

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from qwen_vad.conditions import DURATION_COLUMN
+
 # p_speech spread (max - min) below this over many clips: nothing the clips differ in reached
 # the score. Batching alone moves a score by ~1e-7; any model that hears its input moves it more.
 CONSTANT_SPREAD = 1e-4
@@ -51,15 +53,15 @@ def input_warnings(predictions: pd.DataFrame) -> list[dict]:
 
 def durations_without_audio_tokens(predictions: pd.DataFrame) -> list[int]:
     """Clip durations (ms) at which no clip carried a single audio token."""
-    if "audio_tokens" not in predictions.columns or "duration_ms" not in predictions.columns:
+    if "audio_tokens" not in predictions.columns or DURATION_COLUMN not in predictions.columns:
         return []
-    per_duration = predictions.groupby("duration_ms")["audio_tokens"].max()
+    per_duration = predictions.groupby(DURATION_COLUMN)["audio_tokens"].max()
     return sorted(int(d) for d, most in per_duration.items() if most == 0)
 
 
 def _token_warning(rows: pd.DataFrame, kind: str, what: str) -> list[dict]:
     if rows.empty:
         return []
-    durations = sorted(int(d) for d in rows["duration_ms"].unique()) if "duration_ms" in rows.columns else []
+    durations = sorted(int(d) for d in rows[DURATION_COLUMN].unique()) if DURATION_COLUMN in rows.columns else []
     where = f" (durations {', '.join(f'{d} ms' for d in durations)})" if durations else ""
     return [{"kind": kind, "clips": len(rows), "durations_ms": durations, "message": f"{len(rows)} clips{where} {what}"}]

@@ -7,9 +7,10 @@ reported split (``split``, the test split), where nothing is tuned. With ``evalu
 both are the same seeded subsets for every row (drawn with ``data.seed``, not the run's seed).
 
 The run folder gets ``predictions.parquet``, ``threshold.json``, ``skipped_clips.csv``,
-``prompt.txt`` (the prompt an LLM was asked) and ``metrics.json`` (metrics per split, clips
-scored and skipped per split, the dataset's fingerprint, latency, input warnings). The evaluate,
-finetune and opro stages all end here.
+``prompt.txt`` (the prompt an LLM was asked) and ``metrics.json`` (the system and its kind,
+metrics per split, clips scored and skipped per split, the dataset's fingerprint, latency,
+input warnings). The evaluate, finetune and opro stages all end here. The system's kind (llm |
+vad) is that of ``evaluate.system`` in the systems registry (qwen_vad.scoring.systems).
 """
 
 from __future__ import annotations
@@ -25,13 +26,16 @@ from qwen_vad.analysis.jsonable import to_jsonable
 from qwen_vad.analysis.metrics import classification_metrics
 from qwen_vad.config import Config, EvaluateConfig
 from qwen_vad.data.datasets import Dataset
-from qwen_vad.latency import STAGES, percentiles_ms
 from qwen_vad.prompts import format_prompt_file
 from qwen_vad.runs import Run
 from qwen_vad.scoring.base import Scorer
+from qwen_vad.scoring.batches import ScoredClips, score_clips
 from qwen_vad.scoring.input_checks import input_warnings
-from qwen_vad.scoring_run import ScoredClips, is_speech_label, predictions_frame, score_clips, subset_clips
-from qwen_vad.thresholds import learn_threshold
+from qwen_vad.scoring.latency import STAGES, percentiles_ms
+from qwen_vad.scoring.predictions import SYSTEM_KIND_COLUMN, is_speech_label, predictions_frame, with_system_kind
+from qwen_vad.scoring.subsets import subset_clips
+from qwen_vad.scoring.systems import system_kind
+from qwen_vad.scoring.thresholds import learn_threshold
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +66,15 @@ def protocol_clips(cfg: Config, dataset: Dataset) -> dict[str, pd.DataFrame]:
 
 def score_and_record(cfg: Config, run: Run, scorer: Scorer, dataset: Dataset, extra_metrics: dict | None = None) -> ProtocolResult:
     """Score dev and the reported split, learn the threshold on dev, write the run's outputs."""
+    kind = system_kind(cfg)
     scored = {
         split: score_clips(scorer, clips, dataset.folder, cfg.evaluate.warmup_batches, desc=f"{scorer.system} {split}")
         for split, clips in protocol_clips(cfg, dataset).items()
     }
     threshold = decide_threshold(cfg.evaluate, scorer, scored)
     predictions = pd.concat([predictions_frame(s.rows, scorer, threshold["threshold"]) for s in scored.values()], ignore_index=True)
-    write_outputs(run, predictions, threshold, scored, scorer, dataset, extra_metrics)
+    predictions = with_system_kind(predictions, kind)
+    write_outputs(run, predictions, threshold, scored, scorer, kind, dataset, extra_metrics)
     return ProtocolResult(predictions, threshold, scored)
 
 
@@ -89,6 +95,7 @@ def write_outputs(
     threshold: dict,
     scored: dict[str, ScoredClips],
     scorer: Scorer,
+    kind: str,
     dataset: Dataset,
     extra_metrics: dict | None = None,
 ) -> None:
@@ -104,6 +111,7 @@ def write_outputs(
             log.warning("%s %s: %s", scorer.system, split, warning["message"])
     metrics = {
         "system": scorer.system,
+        SYSTEM_KIND_COLUMN: kind,
         "prompt_id": scorer.prompt_id,
         "threshold": threshold,
         "dataset": {"name": dataset.config.name, "fingerprint": dataset.fingerprint},

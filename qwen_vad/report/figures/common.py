@@ -6,6 +6,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from qwen_vad.conditions import axis_of, format_level
+
 # metrics.json / psychometric.json write NaN as null and +-inf as "inf" / "-inf" (see
 # qwen_vad.analysis.jsonable); figures need floats again.
 
@@ -17,24 +19,8 @@ def as_float(value: Any) -> float:
     return float(value)
 
 
-def is_clean(snr_db: Any) -> bool:
-    return math.isinf(as_float(snr_db)) and as_float(snr_db) > 0
-
-
-def snr_label(snr_db: Any) -> str:
-    return "clean" if is_clean(snr_db) else f"{as_float(snr_db):+g} dB"
-
-
-CONDITION_LABELS = {
-    "duration_ms": lambda v: f"{as_float(v):g} ms",
-    "snr_db": snr_label,
-    "reverb_rt60_s": lambda v: "dry" if as_float(v) == 0 else f"RT60 {as_float(v):g} s",
-    "filter": lambda v: "no filter" if v == "none" else str(v),
-}
-AXIS_NAMES = {"duration_ms": "duration", "snr_db": "SNR", "reverb_rt60_s": "reverberation", "filter": "filter"}
-
-
 def condition_label(condition: Mapping[str, Any]) -> str:
-    """"200 ms, +5 dB" for {"duration_ms": 200, "snr_db": 5}; "all clips" for {}."""
-    parts = [CONDITION_LABELS.get(column, lambda v, c=column: f"{c}={v}")(value) for column, value in condition.items()]
+    """"200 ms, +5 dB" for {"duration_ms": 200, "snr_db": 5} (each axis's own format,
+    qwen_vad.conditions; another column as column=value); "all clips" for {}."""
+    parts = [format_level(column, value) if axis_of(column) else f"{column}={value}" for column, value in condition.items()]
     return ", ".join(parts) if parts else "all clips"

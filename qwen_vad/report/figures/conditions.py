@@ -21,10 +21,9 @@ from scipy.signal import spectrogram
 
 from qwen_vad import SPEECH
 from qwen_vad.audio.io import SAMPLE_RATE, load_audio
-from qwen_vad.report.figures.common import AXIS_NAMES, CONDITION_LABELS
+from qwen_vad.conditions import axes, axis_of
 from qwen_vad.report.style import OKABE_ITO, save_figure, set_title, styled
 
-AXES = ("duration_ms", "snr_db", "reverb_rt60_s", "filter")
 CELL_SIZE = (1.35, 1.0)  # inches per waveform / spectrogram panel: 8 levels fit 11 inches
 SPECTROGRAM_WINDOW = 256  # 16 ms at 16 kHz: resolves the harmonics of voiced speech
 MIN_FRAMES = 4  # shorter clips get a shorter window, so a 20 ms clip still shows some time course
@@ -41,21 +40,13 @@ class ConditionExamples:
 
 def mildest_level(values: pd.Series, axis: str) -> object:
     """The least degraded level present: longest, highest SNR (clean), driest, unfiltered."""
-    levels = values.unique()
-    if axis in ("duration_ms", "snr_db"):
-        return max(levels)  # for SNR, inf (clean) sorts above every finite level
-    if axis == "reverb_rt60_s":
-        return min(levels)
-    return "none" if "none" in levels else sorted(levels)[0]
+    return axis_of(axis).mildest(values.unique())
 
 
 def ordered_levels(values: pd.Series, axis: str) -> list:
-    """Levels from mild to harsh reading left to right: durations and SNRs ascending (clean
-    last), reverberation ascending, "none" first among filters."""
-    levels = list(values.unique())
-    if axis == "filter":
-        return sorted(levels, key=lambda f: (f != "none", f))
-    return sorted(levels)
+    """Levels as the axis lists them, left to right: durations and SNRs ascending (clean
+    last), reverberation ascending, "none" first among filters (qwen_vad.conditions)."""
+    return axis_of(axis).ordered(values.unique())
 
 
 def pick_base_clip(manifest: pd.DataFrame) -> str | None:
@@ -76,10 +67,11 @@ def choose_examples(manifest: pd.DataFrame, base_clip_id: str | None = None) -> 
         pool = manifest[manifest["base_clip_id"] == base]
     else:
         pool = manifest[manifest["label"] == SPEECH] if (manifest["label"] == SPEECH).any() else manifest
-    axes = [a for a in AXES if a in pool.columns and pool[a].nunique() > 1]
-    mild = {a: mildest_level(pool[a], a) for a in AXES if a in pool.columns}
+    columns = [a.column for a in axes() if a.column in pool.columns]
+    varying = [a for a in columns if pool[a].nunique() > 1]
+    mild = {a: mildest_level(pool[a], a) for a in columns}
     rows: dict[str, list[tuple[str, pd.Series]]] = {}
-    for axis in axes:
+    for axis in varying:
         at_mild = pd.Series(True, index=pool.index)
         for other in (o for o in mild if o != axis):
             at_mild &= pool[other] == mild[other]
@@ -87,7 +79,7 @@ def choose_examples(manifest: pd.DataFrame, base_clip_id: str | None = None) -> 
         # First clip id per level: a rebuilt dataset with the same seed shows the same clips.
         examples = others_mild.sort_values("clip_id").drop_duplicates(axis)
         by_level = examples.set_index(axis, drop=False)
-        rows[axis] = [(CONDITION_LABELS[axis](level), by_level.loc[level]) for level in ordered_levels(examples[axis], axis)]
+        rows[axis] = [(axis_of(axis).format_level(level), by_level.loc[level]) for level in ordered_levels(examples[axis], axis)]
     return ConditionExamples(rows, base)
 
 
@@ -150,7 +142,7 @@ def plot_degradation_examples(manifest: pd.DataFrame, dataset_dir: str | Path, b
             image = draw_example(axes[0, col], axes[1, col], audio[row["clip_id"]], title, top_db)
         axes[0, 0].set_ylabel("amplitude")
         axes[1, 0].set_ylabel("frequency (kHz)")
-        group.suptitle(AXIS_NAMES[axis], fontsize=9, fontweight="bold")
+        group.suptitle(axis_of(axis).title, fontsize=9, fontweight="bold")
         if axis == next(iter(examples.rows)):  # one colour scale for every spectrogram: one bar
             group.colorbar(image, ax=axes[1, :].tolist(), label="power density (dB)", aspect=8, pad=0.01)
     set_title(fig, figure_title(examples, manifest))

@@ -16,14 +16,12 @@ from matplotlib.image import AxesImage
 from matplotlib.patches import Rectangle
 
 from qwen_vad import LABELS, NONSPEECH, SPEECH
-from qwen_vad.report.figures.common import as_float, snr_label
+from qwen_vad.conditions import DURATION_COLUMN, SNR_COLUMN, axis_of, degradation_axes, format_level
+from qwen_vad.report.figures.common import as_float
 from qwen_vad.report.style import CMAP_SEQUENTIAL, grid_shape, hide_unused, new_figure, save_figure, set_title, styled, system_styles
 
 SystemMetrics = Mapping[str, Any]  # metrics.json["systems"][name] (qwen_vad.analyze.system_metrics)
 
-# The other cell axes are held at their undegraded level, so a one-axis design (which varies
-# reverb or filter with SNR and duration neutral) does not fold several cells into one square.
-NEUTRAL_LEVELS = {"reverb_rt60_s": 0.0, "filter": "none"}
 ONE_CLASS_MARK = "†"
 ISO_BALANCED_ACCURACIES = (0.5, 0.6, 0.7, 0.8, 0.9)  # 0.5: chance, the anti-diagonal
 
@@ -43,15 +41,17 @@ class CellGrid:
 def snr_duration_grid(cells: Sequence[Mapping[str, Any]]) -> CellGrid | None:
     """The SNR x duration grid of a system's by_cell records; None when the cells do not
     vary over both SNR and duration."""
-    neutral = [c for c in cells if all(c.get(k, v) == v for k, v in NEUTRAL_LEVELS.items())]
-    if not neutral or "snr_db" not in neutral[0] or "duration_ms" not in neutral[0]:
+    # The degradation axes are held at their undegraded level, so a one-axis design (which
+    # varies reverb or filter with SNR and duration neutral) does not fold several cells into one square.
+    neutral = [c for c in cells if all(axis.is_neutral(c.get(axis.column)) for axis in degradation_axes())]
+    if not neutral or SNR_COLUMN not in neutral[0] or DURATION_COLUMN not in neutral[0]:
         return None
-    snrs = sorted({as_float(c["snr_db"]) for c in neutral}, reverse=True)
-    durations = sorted({as_float(c["duration_ms"]) for c in neutral})
+    snrs = sorted({as_float(c[SNR_COLUMN]) for c in neutral}, reverse=True)
+    durations = sorted({as_float(c[DURATION_COLUMN]) for c in neutral})
     grid = np.full((len(snrs), len(durations)), np.nan)
     one_class = np.zeros(grid.shape, bool)
     for cell in neutral:
-        row, col = snrs.index(as_float(cell["snr_db"])), durations.index(as_float(cell["duration_ms"]))
+        row, col = snrs.index(as_float(cell[SNR_COLUMN])), durations.index(as_float(cell[DURATION_COLUMN]))
         grid[row, col] = as_float(cell["balanced_accuracy"])
         one_class[row, col] = cell["n_speech"] == 0 or cell["n_nonspeech"] == 0
     return CellGrid(snrs, durations, grid, one_class)
@@ -71,9 +71,9 @@ def draw_heatmap(ax: Axes, title: str, cells: CellGrid) -> AxesImage:
         text = f"{value:.2f}" + (ONE_CLASS_MARK if one_class[row, col] else "")
         ax.text(col, row, text, ha="center", va="center", fontsize=7, color="black" if value > 0.6 else "white", zorder=2)
     ax.set_xticks(range(len(durations)), [f"{d:g}" for d in durations])
-    ax.set_yticks(range(len(snrs)), [snr_label(s) for s in snrs])
-    ax.set_xlabel("clip duration (ms)")
-    ax.set_ylabel("SNR")
+    ax.set_yticks(range(len(snrs)), [format_level(SNR_COLUMN, s) for s in snrs])
+    ax.set_xlabel(axis_of(DURATION_COLUMN).label)
+    ax.set_ylabel(axis_of(SNR_COLUMN).title)
     ax.grid(False)
     ax.set_title(title + (f" ({ONE_CLASS_MARK} one class only: its recall)" if one_class.any() else ""))
     return image

@@ -24,6 +24,8 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import NullFormatter
 
 from qwen_vad.analysis.psychometric import psychometric_value
+from qwen_vad.analysis.psychometric_thresholds import is_log_scale
+from qwen_vad.conditions import axis_of
 from qwen_vad.report.figures.common import as_float, condition_label
 from qwen_vad.report.style import (
     PANEL_SIZE,
@@ -50,8 +52,6 @@ THRESHOLD_MARKER = "D"  # no system style uses it (see style.py), so it never re
 DODGE_STEP = 0.015  # vertical offset between the threshold markers of neighbouring systems
 MEASURE_TITLES = {"detection": "Speech detection", "correctness": "Correct answers", "sensitivity": "Criterion-free sensitivity"}
 Y_LABELS = {"sensitivity": "AUC of p_speech, SPEECH vs NONSPEECH (2AFC)"}  # the analysis's label is long
-AXIS_LABELS = {"snr_db": "SNR (dB)", "duration_ms": "clip duration (ms)"}
-PANEL_NAMES = {("duration_ms",): "clip duration", ("snr_db",): "SNR"}
 LISTED_PANELS = 3  # a legend note names at most this many panels; more are counted
 LEGEND_LABEL_CHARACTERS = 50  # longer legend labels wrap, so the legend fits the figure
 
@@ -95,7 +95,18 @@ def clips_per_level(curve: Curve) -> list[float]:
 
 def to_axis_units(levels: np.ndarray, axis: str) -> np.ndarray:
     """Fitted levels -> plotted values: the duration fit works on log10(ms), the plot in ms."""
-    return np.power(10.0, levels) if axis == "duration_ms" else levels
+    return np.power(10.0, levels) if is_log_scale(axis) else levels
+
+
+def axis_label(axis: str) -> str:
+    """"SNR (dB)", "clip duration (ms)" (qwen_vad.conditions)."""
+    known = axis_of(axis)
+    return known.label if known else axis
+
+
+def axis_name(axis: str) -> str:
+    """The axis label without its unit: "SNR", "clip duration"."""
+    return axis_label(axis).split(" (")[0]
 
 
 def marked_thresholds(curve: Curve, probabilities: Sequence[float]) -> list[Mapping[str, Any]]:
@@ -150,7 +161,8 @@ def panel_description(curve_set: str, panels: Panels) -> str:
     if curve_set.endswith("_pooled"):
         return "pooled over the other axes"
     first_curve = next(iter(panels.values()))[0][1]
-    return f"one panel per {PANEL_NAMES.get(tuple(first_curve['condition']), 'condition of the other axes')}"
+    others = list(first_curve["condition"])
+    return f"one panel per {axis_name(others[0]) if len(others) == 1 and axis_of(others[0]) else 'condition of the other axes'}"
 
 
 def draw_curve(ax: Axes, system: str, curve: Curve, x_range: tuple[float, float], look: Look) -> None:
@@ -214,7 +226,7 @@ def draw_panel(ax: Axes, title: str, entries: Sequence[tuple[str, Curve]], look:
     for system, curve in fitted:
         draw_curve(ax, system, curve, x_range, look)
     axis = fitted[0][1]["axis"]
-    if axis == "duration_ms":
+    if is_log_scale(axis):
         use_tested_durations_as_ticks(ax, [curve for _, curve in fitted])
     ax.set_xlim(*to_axis_units(np.array(x_range), axis))
 
@@ -269,12 +281,11 @@ def plot_psychometric_curves(
     axis = fitted[0]["axis"]
     for ax, (title, entries) in zip(axes, drawn.items()):
         draw_panel(ax, title, entries, look)
-        ax.set_xlabel(AXIS_LABELS[axis])
+        ax.set_xlabel(axis_label(axis))
     hide_unused(axes, len(drawn))
     y_label = Y_LABELS.get(measure, fitted[0]["measure"])
     fig.supylabel(y_label, fontsize=RC_PARAMS["axes.labelsize"])  # shared y: one label, never two overlapping
-    axis_name = AXIS_LABELS[axis].split(" (")[0]
-    set_title(fig, f"{MEASURE_TITLES.get(measure, measure)} vs {axis_name} ({panel_description(curve_set, panels)})")
+    set_title(fig, f"{MEASURE_TITLES.get(measure, measure)} vs {axis_name(axis)} ({panel_description(curve_set, panels)})")
     notes = {s: not_fitted_note(s, panels) for s in psychometric if psychometric[s].get(curve_set)}
     drawn_systems = {system for entries in drawn.values() for system, curve in entries if is_fitted(curve)}
     handles = legend_handles(notes, drawn_systems, look, (min(trials), max(trials)), THRESHOLD_PREFIX.get(measure, "DT"))
