@@ -23,6 +23,7 @@ import torch
 from benchmarks.common import write_result
 from qwen_vad.cli import compose_config
 from qwen_vad.config import REPO_ROOT
+from qwen_vad.models.families import family_of
 from qwen_vad.models.fast_encoder import use_short_clip_encoder
 from qwen_vad.models.loader import resolve_device
 from qwen_vad.models.tiny import build_tiny_checkpoint
@@ -49,7 +50,7 @@ def main() -> None:
     model, processor = load_trainable_model(cfg, device)
     model.train()
     examples = synthetic_examples(batch_size)
-    sampler = PromptSampler(processor, [load_prompt(cfg.decoding.prompt)], cfg.decoding.system_prompt)
+    sampler = PromptSampler(processor, [load_prompt(cfg.decoding.prompt)], cfg.decoding.system_prompt, family_of(model))
     results = {}
     for path, short_clip in (("fast_encoder", True), ("stock_30s", False)):
         use_short_clip_encoder(model, short_clip)

@@ -21,8 +21,7 @@ from qwen_vad import NONSPEECH, SPEECH
 from qwen_vad.answers import UNKNOWN, read_answer
 from qwen_vad.config import DecodingConfig
 from qwen_vad.latency import Stopwatch
-from qwen_vad.models.fast_encoder import audio_tokens_for_samples, uses_short_clip_encoder
-from qwen_vad.models.rendering import build_model_inputs, render_prompt
+from qwen_vad.models.families import family_of
 from qwen_vad.prompts import AB_MODE, GENERATE_MODE, PromptTemplate, swap_options
 from qwen_vad.scoring import BatchScores
 
@@ -85,26 +84,25 @@ class LLMScorer:
         self.templates = [template]
         if cfg.swap_options:
             self.templates.append(swap_options(template))
-        self.texts = [render_prompt(processor, t.text, cfg.system_prompt) for t in self.templates]
+        self.family = family_of(model)  # how this model's prompts, inputs and audio tokens look
+        self.texts = [self.family.render_prompt(processor, t.text, cfg.system_prompt) for t in self.templates]
         self.option_ids = (
             [option_token_ids(processor.tokenizer, t.speech_option, t.nonspeech_option, t.id) for t in self.templates]
             if cfg.mode == AB_MODE
             else []
         )
         self.device = model_device(model)
-        self.audio_token_id = processor.tokenizer.convert_tokens_to_ids(processor.audio_token)
+        self.audio_token_id = self.family.audio_token_id(model)  # from the checkpoint's config
 
     def inputs(self, text: str, clips: Sequence[np.ndarray]):
-        features = build_model_inputs(
-            self.processor, [text] * len(clips), clips, short_clip_features=uses_short_clip_encoder(self.model)
-        )
-        return features.to(self.device)
+        short_clip = self.family.uses_short_clip_encoder(self.model)
+        return self.family.model_inputs(self.processor, [text] * len(clips), clips, short_clip).to(self.device)
 
     def audio_token_counts(self, inputs, clips: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
         """Audio placeholder tokens each row carries, and how many its clip's length calls for."""
         return {
             "audio_tokens": (inputs["input_ids"] == self.audio_token_id).sum(dim=1).cpu().numpy(),
-            "expected_audio_tokens": np.array([audio_tokens_for_samples(clip.size) for clip in clips]),
+            "expected_audio_tokens": np.array([self.family.expected_audio_tokens(self.model, np.asarray(c).size) for c in clips]),
         }
 
     @torch.inference_mode()
@@ -154,7 +152,7 @@ def greedy_generation_config(model: PreTrainedModel, max_new_tokens: int) -> Ite
     """Greedy decoding with repetition penalty 1.0 and no top-k/top-p, whatever the checkpoint ships.
 
     transformers fills every setting a passed ``generation_config`` leaves unset (None) from
-    ``model.generation_config`` (Qwen2-Audio-7B-Instruct: temperature 0.7, top_k 20, top_p 0.5,
+    ``model.generation_config`` (e.g. Qwen2-Audio-7B-Instruct: temperature 0.7, top_k 20, top_p 0.5,
     repetition_penalty 1.1; the penalty applies even with do_sample=False and would push down
     A, B and SPEECH, which the prompt itself contains). So for the call the model's own config is
     swapped for a clean one holding only its token ids, and restored afterwards.

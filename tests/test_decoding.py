@@ -101,10 +101,10 @@ def greedy_tokens_by_hand(model, processor, text: str, clip: np.ndarray, steps: 
     """Greedy decoding written out: the argmax of the full forward at every step, no penalty."""
     import torch
 
-    from qwen_vad.models.fast_encoder import uses_short_clip_encoder
-    from qwen_vad.models.rendering import build_model_inputs
+    from qwen_vad.models.families import family_of
 
-    inputs = build_model_inputs(processor, [text], [clip], short_clip_features=uses_short_clip_encoder(model))
+    family = family_of(model)
+    inputs = family.model_inputs(processor, [text], [clip], short_clip_features=family.uses_short_clip_encoder(model))
     stops = set(model.generation_config.eos_token_id)
     tokens: list[int] = []
     with torch.inference_mode():
