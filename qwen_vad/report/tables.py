@@ -32,6 +32,7 @@ PLAN_ROWS: tuple[tuple[str, str, str, str, str], ...] = (
     ("b3", "Qwen2-Audio", "LoRA, loss on answer token", "baseline", "factorial 1-3k"),
     ("b4", "Qwen2-Audio", "LoRA, loss on answer token", "OPRO", "factorial 1-3k"),
     ("c1", "Qwen3-Omni", "none", "OPRO", "test set"),
+    ("c2", "Qwen2.5-Omni", "none", "baseline", "test set"),  # the Omni generation between Qwen2-Audio and Qwen3-Omni
     ("d1", "WebRTC VAD", "-", "-", "test set"),
     ("d2", "Silero VAD", "-", "-", "test set"),
 )
