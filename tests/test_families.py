@@ -31,7 +31,7 @@ from qwen_vad.errors import ConfigError
 from qwen_vad.evaluate import evaluate
 from qwen_vad.finetune import finetune
 from qwen_vad.models.families import FAMILIES, family_named, family_of
-from qwen_vad.models.loader import load_model
+from qwen_vad.models.loader import ModelLoadError, load_model
 from qwen_vad.models.stand_ins import checkpoint_loaded, resolve_stand_in
 from qwen_vad.models.tiny import BUILD_STAMP, main as tiny_main
 from qwen_vad.opro.__main__ import opro
@@ -181,6 +181,12 @@ def test_the_smoke_overlay_loads_the_stand_in_of_each_rows_model(exp: str, famil
     assert checkpoint_loaded(smoke.model) == resolved.name_or_path
     explicit, _ = compose_config([f"exp=[{exp},smoke]", f"model.name_or_path={tmp_path}"])
     assert resolve_stand_in(explicit.model) is explicit.model, "a local folder is used as it is"
+
+
+def test_a_stand_in_that_is_not_built_says_how_to_build_it(tmp_path: Path) -> None:
+    cfg, _ = compose_config(["exp=[c1,smoke]", f"model.stand_in_dir={tmp_path}"])
+    with pytest.raises(ModelLoadError, match=rf"stand-in for Qwen/Qwen3-Omni-30B-A3B-Instruct .*qwen_vad.models.tiny {tmp_path}/qwen3_omni --family qwen3_omni"):
+        load_model(cfg.model)
 
 
 def test_a_stand_in_needs_a_known_checkpoint_or_a_family() -> None:

@@ -68,7 +68,12 @@ def load_model(cfg: ModelConfig) -> tuple[PreTrainedModel | PeftModel, Processor
             inputs must then be built by the family's ``model_inputs`` with the same setting.
     The family the model was loaded as is recorded (``qwen_vad.models.families.family_of``).
     """
-    cfg = resolve_stand_in(cfg)
+    requested, cfg = cfg, resolve_stand_in(cfg)
+    if cfg is not requested and not Path(cfg.name_or_path).is_dir():
+        raise ModelLoadError(
+            f"{cfg.name_or_path}: the tiny {cfg.family} stand-in for {requested.name_or_path} (model.stand_in_dir) is not built; "
+            f"run `python -m qwen_vad.models.tiny {cfg.name_or_path} --family {cfg.family}` (the smoke pipeline builds it itself)"
+        )
     if cfg.dtype not in TORCH_DTYPES:
         raise ModelLoadError(f"unknown dtype {cfg.dtype!r}; choose one of {sorted(TORCH_DTYPES)}")
     device = resolve_device(cfg.device)
