@@ -21,7 +21,8 @@ import torch
 from torch import nn
 from transformers import GenerationConfig, Qwen2AudioConfig, Qwen2AudioForConditionalGeneration
 
-from qwen_vad.models.tiny import AUDIO_TOKEN, ENDOFTEXT, IM_END
+from qwen_vad.models.families.qwen2_audio import AUDIO_TOKEN
+from qwen_vad.models.tiny import ENDOFTEXT, IM_END
 
 
 @dataclass(frozen=True)

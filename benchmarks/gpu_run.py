@@ -22,8 +22,9 @@ from benchmarks.timing import Deadline, TimeBox, run_time_boxed
 from qwen_vad.config import DecodingConfig, FinetuneConfig
 from qwen_vad.decoding import LLMScorer
 from qwen_vad.models.fast_encoder import audio_tokens_for_samples, mel_frames_for_clips
-from qwen_vad.models.rendering import build_model_inputs, render_prompt
-from qwen_vad.models.tiny import build_processor
+from qwen_vad.models.rendering import render_prompt
+from qwen_vad.models.families.qwen2_audio import build_processor
+from qwen_vad.models.families import family_of
 from qwen_vad.prompts import load_prompt
 
 SAMPLE_RATE = 16_000
@@ -227,7 +228,7 @@ def scoring_grid(model, processor, profile: Profile, flops: FlopModel, ceiling: 
     for seconds in profile.clip_seconds:
         clips = noise_clips(seconds, max(profile.batch_sizes))
         samples = clips[0].size
-        text_tokens = int(build_model_inputs(processor, [text], clips[:1], short_clip_features=True)["input_ids"].shape[1])
+        text_tokens = int(family_of(model).model_inputs(processor, [text], clips[:1], short_clip_features=True)["input_ids"].shape[1])
         audio_tokens = audio_tokens_for_samples(samples)
         fast_positions = mel_frames_for_clips([samples]) // 2
         useful = flops.per_clip(fast_positions, audio_tokens, text_tokens)

@@ -17,6 +17,8 @@ from peft import PeftModel, get_peft_model
 from transformers import ProcessorMixin
 
 from qwen_vad.config import FinetuneConfig
+from qwen_vad.models.families import DEFAULT_FAMILY, family_named, family_of
+from qwen_vad.models.families.base import ModelFamily
 from qwen_vad.prompts import load_prompt
 from qwen_vad.training.collator import TrainingCollator
 from qwen_vad.training.examples import ClipDataset, LabelledClip, TrainingExample
@@ -32,9 +34,10 @@ def add_lora(model: torch.nn.Module, quantized: bool, cfg: FinetuneConfig | None
     """An in-memory model made trainable as ``load_trainable_model`` makes a loaded one
     (the benchmarks build random-weight models that have no checkpoint folder to load)."""
     cfg = cfg or FinetuneConfig()
+    targets = family_of(model).lora_target_modules(model, cfg.lora.target_modules)
     prepare_for_training(model, cfg.gradient_checkpointing, quantized=quantized)
     torch.manual_seed(0)
-    peft_model = get_peft_model(model, lora_config(cfg))
+    peft_model = get_peft_model(model, lora_config(cfg, targets))
     for parameter in peft_model.parameters():
         if parameter.requires_grad:
             parameter.data = parameter.data.float()
@@ -59,8 +62,8 @@ def synthetic_examples(count: int) -> list[TrainingExample]:
     return [dataset[i] for i in range(count)]
 
 
-def training_collator(processor: ProcessorMixin, short_clip: bool, prompt: str = "baseline") -> TrainingCollator:
-    sampler = PromptSampler(processor, [load_prompt(prompt)], None)
+def training_collator(processor: ProcessorMixin, short_clip: bool, prompt: str = "baseline", family: ModelFamily | None = None) -> TrainingCollator:
+    sampler = PromptSampler(processor, [load_prompt(prompt)], None, family or family_named(DEFAULT_FAMILY))
     return TrainingCollator(processor, sampler, LOSS_MODE, None, short_clip_features=short_clip)
 
 

@@ -24,7 +24,8 @@ import torch
 from qwen_vad.answers import AnswerReading, read_answer
 from qwen_vad.decoding import greedy_generation_config
 from qwen_vad.models.fast_encoder import use_short_clip_encoder, uses_short_clip_encoder
-from qwen_vad.models.rendering import build_model_inputs, render_prompt
+from qwen_vad.models.rendering import render_prompt
+from qwen_vad.models.families import family_of
 from qwen_vad.prompts import PromptTemplate
 
 SEED_STYLE_PROMPT = "open_speech_or_nonspeech"  # an open prompt, answered in free text
@@ -54,7 +55,7 @@ class SeedStyleScorer:
     @torch.inference_mode()
     def score(self, clip: np.ndarray) -> AnswerReading:
         with encoder_path(self.model, short_clip=False):
-            inputs = build_model_inputs(self.processor, [self.text], [clip], short_clip_features=False).to(self.device)
+            inputs = family_of(self.model).model_inputs(self.processor, [self.text], [clip], short_clip_features=False).to(self.device)
             with greedy_generation_config(self.model, self.new_tokens) as settings:
                 settings.min_new_tokens = self.new_tokens
                 output = self.model.generate(**inputs, generation_config=settings)

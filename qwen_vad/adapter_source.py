@@ -15,6 +15,7 @@ from omegaconf import OmegaConf
 
 from qwen_vad.config import Config, ModelConfig
 from qwen_vad.errors import UserError
+from qwen_vad.models.stand_ins import resolve_stand_in
 from qwen_vad.runs import find_runs
 
 log = logging.getLogger(__name__)
@@ -27,10 +28,12 @@ class AdapterNotFound(UserError, FileNotFoundError):
 
 
 def resolve_model_config(cfg: Config) -> ModelConfig:
-    """``cfg.model`` with ``adapter_from_finetune`` turned into the adapter folder it names."""
-    source = cfg.model.adapter_from_finetune
+    """``cfg.model`` with ``adapter_from_finetune`` turned into the adapter folder it names, and
+    the checkpoint it loads (its tiny stand-in under ``model.stand_in_dir``) in ``name_or_path``."""
+    model = resolve_stand_in(cfg.model)
+    source = model.adapter_from_finetune
     if source is None:
-        return cfg.model
+        return model
     runs = [run for run in find_runs(cfg.paths.results_dir, "finetune", source) if (run / ADAPTER_FOLDER).is_dir()]
     same_seed = [run for run in runs if _seed(run) == cfg.seed]
     if not same_seed:
@@ -42,7 +45,7 @@ def resolve_model_config(cfg: Config) -> ModelConfig:
         )
     adapter = str(same_seed[-1] / ADAPTER_FOLDER)
     log.info("adapter from finetune run %s", adapter)
-    return dataclasses.replace(cfg.model, adapter=adapter)
+    return dataclasses.replace(model, adapter=adapter)
 
 
 def _seed(run_dir) -> int:

@@ -187,7 +187,15 @@ class ModelConfig:
     adapter_from_finetune: Optional[str] = None
     load_in_4bit: bool = False  # NF4 QLoRA-style loading; CUDA only
     # Run the audio encoder on the frames the clips need instead of a fixed 30 s (same logits).
+    # Qwen2-Audio only: the Omni encoders keep only a clip's own frames anyway.
     fast_encoder: bool = True
+    # qwen2_audio | qwen2_5_omni | qwen3_omni (qwen_vad.models.families). null: read from the
+    # checkpoint's config.json model_type; set it for a checkpoint whose type the table lacks.
+    family: Optional[str] = None
+    # Offline rehearsals (the smoke overlay): a folder of tiny random stand-ins, one per family;
+    # a hub id then loads <stand_in_dir>/<its family> instead, a local folder is used as it is
+    # (qwen_vad.models.stand_ins). null: load name_or_path itself.
+    stand_in_dir: Optional[str] = None
 
 
 @dataclass
@@ -442,16 +450,17 @@ class PipelineConfig:
     steps: list[str] = field(
         default_factory=lambda: [
             "data:d1", "data:b1",
-            "evaluate:d1", "evaluate:d2", "evaluate:a1",
+            "evaluate:d1", "evaluate:d2", "evaluate:a1", "evaluate:c2",
             "finetune:b1", "finetune:b2", "finetune:b3",
-            "opro:a2", "opro:b4",
+            "opro:a2", "opro:b4", "opro:c1",
             "analyze:paper", "report:paper",
         ]
     )  # fmt: skip
     # Experiments laid over every step; smoke swaps in the tiny model, synthetic data and its
     # own results folder without changing which row of the matrix a step is.
     overlay: list[str] = field(default_factory=list)
-    # Build the tiny random checkpoint at model.name_or_path first (offline smoke runs only).
+    # Build the tiny random stand-ins the steps load (model.stand_in_dir) before running them
+    # (offline smoke runs only).
     build_tiny_checkpoint: bool = False
 
 

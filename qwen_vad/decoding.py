@@ -20,9 +20,8 @@ from qwen_vad.errors import ConfigError
 from qwen_vad import NONSPEECH, SPEECH
 from qwen_vad.answers import UNKNOWN, read_answer
 from qwen_vad.config import DecodingConfig
-from qwen_vad.latency import Stopwatch
-from qwen_vad.models.fast_encoder import audio_tokens_for_samples, uses_short_clip_encoder
-from qwen_vad.models.rendering import build_model_inputs, render_prompt
+from qwen_vad.scoring.latency import Stopwatch
+from qwen_vad.models.families import family_of
 from qwen_vad.prompts import AB_MODE, GENERATE_MODE, PromptTemplate, swap_options
 from qwen_vad.scoring import BatchScores
 
@@ -85,26 +84,28 @@ class LLMScorer:
         self.templates = [template]
         if cfg.swap_options:
             self.templates.append(swap_options(template))
-        self.texts = [render_prompt(processor, t.text, cfg.system_prompt) for t in self.templates]
+        self.family = family_of(model)  # how this model's prompts, inputs and audio tokens look
+        self.texts = [self.family.render_prompt(processor, t.text, cfg.system_prompt) for t in self.templates]
         self.option_ids = (
             [option_token_ids(processor.tokenizer, t.speech_option, t.nonspeech_option, t.id) for t in self.templates]
             if cfg.mode == AB_MODE
             else []
         )
         self.device = model_device(model)
-        self.audio_token_id = processor.tokenizer.convert_tokens_to_ids(processor.audio_token)
+        self.audio_token_id = self.family.audio_token_id(model)  # from the checkpoint's config
 
     def inputs(self, text: str, clips: Sequence[np.ndarray]):
-        features = build_model_inputs(
-            self.processor, [text] * len(clips), clips, short_clip_features=uses_short_clip_encoder(self.model)
-        )
-        return features.to(self.device)
+        """The batch for ``clips``, followed by any companion clips the family needs (their rows
+        come last: callers keep the first ``len(clips)`` rows of what the model returns)."""
+        short_clip = self.family.uses_short_clip_encoder(self.model)
+        batch = [*clips, *self.family.batch_companions([np.asarray(c).size for c in clips])]
+        return self.family.model_inputs(self.processor, [text] * len(batch), batch, short_clip).to(self.device)
 
     def audio_token_counts(self, inputs, clips: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
         """Audio placeholder tokens each row carries, and how many its clip's length calls for."""
         return {
-            "audio_tokens": (inputs["input_ids"] == self.audio_token_id).sum(dim=1).cpu().numpy(),
-            "expected_audio_tokens": np.array([audio_tokens_for_samples(clip.size) for clip in clips]),
+            "audio_tokens": (inputs["input_ids"][: len(clips)] == self.audio_token_id).sum(dim=1).cpu().numpy(),
+            "expected_audio_tokens": np.array([self.family.expected_audio_tokens(self.model, np.asarray(c).size) for c in clips]),
         }
 
     @torch.inference_mode()
@@ -119,7 +120,7 @@ class LLMScorer:
             with watch.stage("forward"):
                 logits = self.model(**inputs, position_ids=left_padded_position_ids(inputs["attention_mask"])).logits
             with watch.stage("post_processing"):
-                per_order.append(option_probability(logits[:, -1, :], speech_id, nonspeech_id, self.cfg.temperature))
+                per_order.append(option_probability(logits[: len(clips), -1, :], speech_id, nonspeech_id, self.cfg.temperature))
         # With swap_options the two orders' p_speech are averaged: a letter bias cancels out.
         return BatchScores(p_speech=np.mean(per_order, axis=0), seconds=dict(watch.seconds), **self.audio_token_counts(inputs, clips))
 
@@ -130,7 +131,7 @@ class LLMScorer:
         with watch.stage("forward"), greedy_generation_config(self.model, self.cfg.max_new_tokens) as settings:
             output = self.model.generate(**inputs, generation_config=settings)
         with watch.stage("post_processing"):
-            new_tokens = output[:, inputs["input_ids"].shape[1] :]
+            new_tokens = output[: len(clips), inputs["input_ids"].shape[1] :]
             answers = self.processor.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
             readings = [read_answer(a, template) for a in answers]
         return BatchScores(
@@ -154,7 +155,7 @@ def greedy_generation_config(model: PreTrainedModel, max_new_tokens: int) -> Ite
     """Greedy decoding with repetition penalty 1.0 and no top-k/top-p, whatever the checkpoint ships.
 
     transformers fills every setting a passed ``generation_config`` leaves unset (None) from
-    ``model.generation_config`` (Qwen2-Audio-7B-Instruct: temperature 0.7, top_k 20, top_p 0.5,
+    ``model.generation_config`` (e.g. Qwen2-Audio-7B-Instruct: temperature 0.7, top_k 20, top_p 0.5,
     repetition_penalty 1.1; the penalty applies even with do_sample=False and would push down
     A, B and SPEECH, which the prompt itself contains). So for the call the model's own config is
     swapped for a clean one holding only its token ids, and restored afterwards.

@@ -30,7 +30,7 @@ from qwen_vad.cli import stage_main
 from qwen_vad.config import Config
 from qwen_vad.distributed import is_main_process
 from qwen_vad.data.datasets import Dataset, open_evaluation_set, open_training_set
-from qwen_vad.models.fast_encoder import uses_short_clip_encoder
+from qwen_vad.models.families import family_of
 from qwen_vad.prompts import AB_MODE, load_prompt
 from qwen_vad.runs import Run
 from qwen_vad.scoring.protocol import score_and_record
@@ -101,12 +101,13 @@ def assemble_trainer(
 ) -> DevScoringTrainer:
     optimized = Path(cfg.opro.optimized_dir)
     evaluation_prompt = load_prompt(cfg.decoding.prompt, optimized_dir=optimized)
+    family = family_of(model)
     prompts = PromptSampler(
         processor, [load_prompt(name, optimized_dir=optimized) for name in cfg.finetune.prompts] or [evaluation_prompt],
-        cfg.decoding.system_prompt,
+        cfg.decoding.system_prompt, family,
     )
     collator = TrainingCollator(
-        processor, prompts, cfg.loss.mode, SpecAugment(cfg.finetune.specaugment), uses_short_clip_encoder(model)
+        processor, prompts, cfg.loss.mode, SpecAugment(cfg.finetune.specaugment), family.uses_short_clip_encoder(model)
     )
     loss = AnswerLoss(cfg.loss.mode, prompts.option_pair() if cfg.loss.mode == AB else None)
     # The evaluation set's full dev split: the same clips every row's threshold is learned on.

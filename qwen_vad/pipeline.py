@@ -50,8 +50,6 @@ class Step:
 def pipeline(cfg: Config, run: Run) -> None:
     steps = [Step.parse(spec) for spec in cfg.pipeline.steps]
     forwarded = [o for o in command_line_overrides() if o.split("=", 1)[0].lstrip("+~") not in ("exp",) and not o.startswith("pipeline.")]
-    if cfg.pipeline.build_tiny_checkpoint:
-        build_tiny(cfg)
     record, anything_ran = [], False
     for step in steps:
         step_cfg, exp = compose_config([f"exp=[{','.join([step.exp, *cfg.pipeline.overlay])}]", *forwarded])
@@ -60,6 +58,8 @@ def pipeline(cfg: Config, run: Run) -> None:
             log.info("skip %s %s: finished run %s has this configuration", step.stage, exp, previous)
             record.append({"step": f"{step.stage}:{exp}", "status": "skipped", "run": str(previous)})
             continue
+        if cfg.pipeline.build_tiny_checkpoint:
+            build_stand_in(step_cfg)
         started = time.perf_counter()
         step_run = execute_stage(step.stage, stage_function(step.stage), step_cfg, exp)
         anything_ran = True
@@ -79,11 +79,17 @@ def stage_function(stage: str):
     return getattr(importlib.import_module(module), name)
 
 
-def build_tiny(cfg: Config) -> None:
+def build_stand_in(cfg: Config) -> None:
+    """The tiny random stand-in of the step's model (model.stand_in_dir), if it loads one."""
+    from qwen_vad.models.stand_ins import resolve_stand_in
     from qwen_vad.models.tiny import build_tiny_checkpoint
 
-    folder = build_tiny_checkpoint(cfg.model.name_or_path, size="tiny", seed=0)
-    log.info("tiny random checkpoint ready at %s (pipeline checks only, not a real model)", folder)
+    resolved = resolve_stand_in(cfg.model)
+    if resolved is cfg.model:  # a checkpoint loaded as given
+        return
+    folder = build_tiny_checkpoint(resolved.name_or_path, size="tiny", seed=0, family=resolved.family)
+    log.info("tiny random %s checkpoint ready at %s, standing in for %s (pipeline checks only, not a real model)",
+             resolved.family, folder, cfg.model.name_or_path)  # fmt: skip
 
 
 def print_summary(record: list[dict]) -> None:

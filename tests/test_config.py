@@ -63,7 +63,7 @@ def test_the_smoke_overlay_keeps_every_rows_datasets_and_only_shrinks_them(exp: 
 
 
 def test_every_row_of_the_matrix_is_evaluated_on_the_same_dataset() -> None:
-    rows = ["a1", "a2", "b1", "b2", "b3", "b4", "d1", "d2"]
+    rows = ["a1", "a2", "b1", "b2", "b3", "b4", "c1", "c2", "d1", "d2"]
     for overlay in ([], ["smoke"]):
         configs = [compose_config([f"exp=[{','.join([row, *overlay])}]"])[0] for row in rows]
         assert len({json.dumps(flat_settings(OmegaConf.to_container(OmegaConf.structured(c.data))), sort_keys=True) for c in configs}) == 1

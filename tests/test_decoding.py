@@ -101,10 +101,10 @@ def greedy_tokens_by_hand(model, processor, text: str, clip: np.ndarray, steps: 
     """Greedy decoding written out: the argmax of the full forward at every step, no penalty."""
     import torch
 
-    from qwen_vad.models.fast_encoder import uses_short_clip_encoder
-    from qwen_vad.models.rendering import build_model_inputs
+    from qwen_vad.models.families import family_of
 
-    inputs = build_model_inputs(processor, [text], [clip], short_clip_features=uses_short_clip_encoder(model))
+    family = family_of(model)
+    inputs = family.model_inputs(processor, [text], [clip], short_clip_features=family.uses_short_clip_encoder(model))
     stops = set(model.generation_config.eos_token_id)
     tokens: list[int] = []
     with torch.inference_mode():
@@ -140,3 +140,18 @@ def test_audio_tokens_follow_the_clip_length(tiny) -> None:
     result = scorer(tiny, batch_size=len(clips)).score(clips)
     assert list(result.audio_tokens) == [0, 1, 1, 5, 25]
     assert list(result.expected_audio_tokens) == [audio_tokens_for_samples(c.size) for c in clips]
+
+
+def test_a_batch_of_clips_too_short_for_two_audio_tokens_scores_like_a_mixed_batch(tiny) -> None:
+    """20-ms clips get no audio token and 40-60-ms clips one: transformers would read such a
+    batch as unexpanded legacy input (and fail on 0 tokens). The scores equal those of the same
+    clips in a batch with a longer clip, in A/B and in generate mode."""
+    rng = np.random.default_rng(3)
+    short = [(0.1 * rng.standard_normal(n)).astype(np.float32) for n in (320, 640, 960, 320)]
+    longer = (0.1 * rng.standard_normal(16000)).astype(np.float32)
+    alone = scorer(tiny, batch_size=4).score(short)
+    mixed = scorer(tiny, batch_size=5).score([*short, longer])
+    assert list(alone.audio_tokens) == [0, 1, 1, 0]
+    np.testing.assert_allclose(alone.p_speech, mixed.p_speech[:4], atol=1e-5, rtol=0)
+    generate = scorer(tiny, "open_speech_or_nonspeech", mode="generate", max_new_tokens=4)
+    assert generate.score(short).answers == generate.score([*short, longer]).answers[:4]

@@ -19,8 +19,9 @@ from qwen_vad.models.fast_encoder import (
     use_short_clip_encoder,
     uses_short_clip_encoder,
 )
-from qwen_vad.models.rendering import build_model_inputs, render_prompt
-from qwen_vad.models.tiny import build_model, build_processor
+from qwen_vad.models.families import family_named
+from qwen_vad.models.families.qwen2_audio import build_model, build_processor
+from qwen_vad.models.rendering import render_prompt
 
 MIXED_SECONDS = [0.2, 0.5, 1.0, 3.0]
 PROMPTS = [
@@ -31,6 +32,7 @@ PROMPTS = [
     "A) SPEECH detected\nB) NO SPEECH detected\n\nAnswer:",
 ]
 LOGIT_TOLERANCE = 1e-4
+QWEN2_AUDIO = family_named("qwen2_audio")
 
 
 def _clips(seconds: list[float], seed: int = 0) -> list[np.ndarray]:
@@ -40,8 +42,8 @@ def _clips(seconds: list[float], seed: int = 0) -> list[np.ndarray]:
 
 def _stock_and_short_inputs(processor: ProcessorMixin, clips: list[np.ndarray]) -> tuple[dict, dict]:
     texts = [render_prompt(processor, PROMPTS[i % len(PROMPTS)]) for i in range(len(clips))]
-    stock = build_model_inputs(processor, texts, clips, short_clip_features=False)
-    short = build_model_inputs(processor, texts, clips, short_clip_features=True)
+    stock = QWEN2_AUDIO.model_inputs(processor, texts, clips, short_clip_features=False)
+    short = QWEN2_AUDIO.model_inputs(processor, texts, clips, short_clip_features=True)
     return stock, short
 
 
@@ -144,7 +146,7 @@ def test_logits_equal_stock_for_a_mixed_length_batch(
     # The same batch with the clips in another order: the audio does move the logits, by far more
     # than the tolerance, so equality is not vacuous.
     texts = [render_prompt(processor, prompt) for prompt in PROMPTS]
-    reordered = build_model_inputs(processor, texts, clips[::-1], short_clip_features=True)
+    reordered = QWEN2_AUDIO.model_inputs(processor, texts, clips[::-1], short_clip_features=True)
     reordered_logits = _logits(model, reordered, short_clip=True)
 
     assert (short_logits - stock_logits).abs().max().item() <= LOGIT_TOLERANCE

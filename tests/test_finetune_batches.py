@@ -13,6 +13,7 @@ from transformers import AutoProcessor, ProcessorMixin
 
 from qwen_vad.cli import compose_config
 from qwen_vad.config import SpecAugmentConfig
+from qwen_vad.models.families import family_named
 from qwen_vad.models.fast_encoder import use_short_clip_encoder
 from qwen_vad.prompts import PromptTemplate, load_prompt
 from qwen_vad.training.collator import TrainingCollator
@@ -26,6 +27,7 @@ from qwen_vad.training.specaugment import SpecAugment
 SECONDS = [0.2, 1.0, 0.3, 0.5]
 IS_SPEECH = [True, False, False, True]
 NO_AUGMENT = SpecAugmentConfig(probability=0.0)
+QWEN2_AUDIO = family_named("qwen2_audio")
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +48,7 @@ def examples(seconds: list[float] = SECONDS, is_speech: list[bool] = IS_SPEECH, 
 
 def collator(processor: ProcessorMixin, mode: str, prompts: list[str] = ("baseline",), augment: SpecAugmentConfig = NO_AUGMENT,
              short_clip_features: bool = True) -> TrainingCollator:  # fmt: skip
-    sampler = PromptSampler(processor, [load_prompt(p) for p in prompts], system_prompt=None)
+    sampler = PromptSampler(processor, [load_prompt(p) for p in prompts], system_prompt=None, family=QWEN2_AUDIO)
     return TrainingCollator(processor, sampler, mode, SpecAugment(augment), short_clip_features)
 
 
@@ -113,12 +115,12 @@ def test_prompt_augmentation_follows_each_templates_letters(processor: Processor
 
 def test_ab_loss_needs_one_letter_pair_and_open_prompts_are_refused(processor: ProcessorMixin) -> None:
     yes_no = PromptTemplate(id="yes_no", text="Speech?\nY) yes\nN) no", speech_option="Y", nonspeech_option="N")
-    mixed = PromptSampler(processor, [load_prompt("baseline"), yes_no], system_prompt=None)
+    mixed = PromptSampler(processor, [load_prompt("baseline"), yes_no], system_prompt=None, family=QWEN2_AUDIO)
     with pytest.raises(ValueError, match="same two option letters"):
         mixed.option_pair()
-    assert PromptSampler(processor, [load_prompt("baseline"), load_prompt("swapped_baseline")], None).option_pair() is not None
+    assert PromptSampler(processor, [load_prompt("baseline"), load_prompt("swapped_baseline")], None, QWEN2_AUDIO).option_pair() is not None
     with pytest.raises(ValueError, match="open-ended"):
-        PromptSampler(processor, [load_prompt("open_what_do_you_hear")], system_prompt=None)
+        PromptSampler(processor, [load_prompt("open_what_do_you_hear")], system_prompt=None, family=QWEN2_AUDIO)
 
 
 def test_answer_loss_is_the_cross_entropy_of_the_answer_token(processor: ProcessorMixin) -> None:

@@ -14,7 +14,8 @@ from transformers import ProcessorMixin, Qwen2AudioForConditionalGeneration
 from qwen_vad.config import ModelConfig
 from qwen_vad.models.fast_encoder import uses_short_clip_encoder
 from qwen_vad.models.loader import DEFAULT_MODEL, ModelLoadError, load_model
-from qwen_vad.models.rendering import build_model_inputs, render_prompt
+from qwen_vad.models.families import family_of
+from qwen_vad.models.rendering import render_prompt
 
 
 @pytest.fixture(autouse=True)
@@ -26,7 +27,7 @@ def _answer_logits(model: torch.nn.Module, processor: ProcessorMixin) -> torch.T
     rng = np.random.default_rng(0)
     clips = [(0.1 * rng.standard_normal(samples)).astype(np.float32) for samples in (3_200, 8_000)]
     texts = [render_prompt(processor, "Answer with A or B ONLY.")] * 2
-    inputs = build_model_inputs(processor, texts, clips, short_clip_features=uses_short_clip_encoder(model))
+    inputs = family_of(model).model_inputs(processor, texts, clips, short_clip_features=uses_short_clip_encoder(model))
     with torch.no_grad():
         return model(**inputs).logits[:, -1]
 

@@ -1,7 +1,7 @@
 """The main job, ``python -m qwen_vad.pipeline exp=smoke``, end to end at a small size: every
-stage and every row of the matrix runs on one test set and one dev set, the report holds every
-table and figure, its numbers equal the analysis JSON, the matrix holds every declared row, and a
-second run skips every finished step."""
+stage and every row of the matrix (each on the tiny stand-in of its model's family, built by the
+pipeline) runs on one test set and one dev set, the report holds every table and figure, its
+numbers equal the analysis JSON and name the stand-ins, and a second run skips every finished step."""
 
 from __future__ import annotations
 
@@ -19,11 +19,13 @@ from qwen_vad.report.threshold_cells import threshold_cell
 
 REPO = Path(__file__).resolve().parents[1]
 TABLES = ("comparison_matrix", "psychometric", "paired_comparisons", "by_snr", "by_duration", "category_errors", "prompts", "input_warnings", "dataset", "failures")
-ROWS = ("a1", "a2", "b1", "b2", "b3", "b4", "d1", "d2")
+ROWS = ("a1", "a2", "b1", "b2", "b3", "b4", "c1", "c2", "d1", "d2")
 STEPS = [
-    "data:d1", "data:b1", "evaluate:d1", "evaluate:d2", "evaluate:a1", "finetune:b1", "finetune:b2", "finetune:b3",
-    "opro:a2", "opro:b4", "analyze:paper", "report:paper",
+    "data:d1", "data:b1", "evaluate:d1", "evaluate:d2", "evaluate:a1", "evaluate:c2", "finetune:b1", "finetune:b2",
+    "finetune:b3", "opro:a2", "opro:b4", "opro:c1", "analyze:paper", "report:paper",
 ]  # fmt: skip
+# The tiny checkpoint each row loads in place of its real model.
+STAND_INS = {"a1": "qwen2_audio", "c1": "qwen3_omni", "c2": "qwen2_5_omni"}
 FIGURES = (
     "psychometric_correctness_vs_snr_db_pooled", "psychometric_detection_vs_snr_db", "psychometric_sensitivity_vs_snr_db_pooled",
     "balanced_accuracy_heatmaps",
@@ -40,23 +42,23 @@ SMALL = [
 ]  # fmt: skip
 
 
-def paths(root: Path, tiny_checkpoint: Path) -> list[str]:
-    return [f"paths.results_dir={root}/results", f"paths.data_dir={root}/data", f"model.name_or_path={tiny_checkpoint}"]
+def paths(root: Path) -> list[str]:
+    return [f"paths.results_dir={root}/results", f"paths.data_dir={root}/data", f"model.stand_in_dir={root}/checkpoints"]
 
 
-def run_pipeline(root: Path, tiny_checkpoint: Path) -> subprocess.CompletedProcess:
+def run_pipeline(root: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "qwen_vad.pipeline", "exp=smoke", *paths(root, tiny_checkpoint), *SMALL],
+        [sys.executable, "-m", "qwen_vad.pipeline", "exp=smoke", *paths(root), *SMALL],
         capture_output=True, text=True, cwd=REPO, timeout=900,
     )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def pipeline_run(tmp_path_factory: pytest.TempPathFactory, tiny_checkpoint: Path) -> tuple[Path, subprocess.CompletedProcess, subprocess.CompletedProcess]:
+def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess, subprocess.CompletedProcess]:
     root = tmp_path_factory.mktemp("pipeline")
-    first = run_pipeline(root, tiny_checkpoint)
+    first = run_pipeline(root)
     assert first.returncode == 0, first.stderr[-4000:]
-    second = run_pipeline(root, tiny_checkpoint)
+    second = run_pipeline(root)
     assert second.returncode == 0, second.stderr[-4000:]
     return root, first, second
 
@@ -134,9 +136,9 @@ def test_every_row_is_scored_on_one_test_set_and_one_dev_set(pipeline_run) -> No
     assert trained["train_dataset"]["name"] == "small"
 
 
-def evaluate_again(root: Path, tiny_checkpoint: Path, exp: str) -> Path:
+def evaluate_again(root: Path, exp: str) -> Path:
     out = subprocess.run(
-        [sys.executable, "-m", "qwen_vad.evaluate", f"exp=[{exp},smoke]", *paths(root, tiny_checkpoint), *SMALL],
+        [sys.executable, "-m", "qwen_vad.evaluate", f"exp=[{exp},smoke]", *paths(root), *SMALL],
         capture_output=True, text=True, cwd=REPO, timeout=300,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
@@ -151,19 +153,35 @@ def same_scores(a: Path, b: Path) -> None:
     assert json.loads((a / "threshold.json").read_text())["threshold"] == pytest.approx(json.loads((b / "threshold.json").read_text())["threshold"])
 
 
-def test_evaluate_a2_rescores_exactly_what_the_search_published(pipeline_run, tiny_checkpoint: Path) -> None:
+@pytest.mark.parametrize("exp", ["a2", "c1"])
+def test_evaluate_rescores_exactly_what_the_search_published(pipeline_run, exp: str) -> None:
     """OPRO's final scoring is the protocol every row goes through: the full dev split for the
     threshold, so re-scoring the published prompt gives the same threshold and predictions."""
     root, _, _ = pipeline_run
-    same_scores(evaluate_again(root, tiny_checkpoint, "a2"), latest(root, "opro", "a2"))
+    same_scores(evaluate_again(root, exp), latest(root, "opro", exp))
 
 
-def test_evaluate_b4_uses_b3s_adapter_and_the_searched_prompt(pipeline_run, tiny_checkpoint: Path) -> None:
+def test_evaluate_b4_uses_b3s_adapter_and_the_searched_prompt(pipeline_run) -> None:
     root, _, _ = pipeline_run
-    evaluated = evaluate_again(root, tiny_checkpoint, "b4")
+    evaluated = evaluate_again(root, "b4")
     assert f"adapter from finetune run {latest(root, 'finetune', 'b3') / 'adapter'}" in (evaluated / "log.txt").read_text()
-    assert set(pd.read_parquet(evaluated / "predictions.parquet")["system"]) == {"tiny+lora"}
+    assert set(pd.read_parquet(evaluated / "predictions.parquet")["system"]) == {"qwen2_audio+lora"}
     same_scores(evaluated, latest(root, "opro", "b4"))
+
+
+def test_each_row_loads_the_stand_in_of_its_model_and_the_report_names_them(pipeline_run) -> None:
+    root, _, _ = pipeline_run
+    for exp, family in STAND_INS.items():
+        stage = "opro" if exp == "c1" else "evaluate"
+        assert set(pd.read_parquet(latest(root, stage, exp) / "predictions.parquet")["system"]) == {family}, exp
+        assert f"as {family}" in (latest(root, stage, exp) / "log.txt").read_text()
+    markdown = (latest(root, "report", "paper") / "report.md").read_text()
+    for family, real in (("qwen2_audio", "Qwen/Qwen2-Audio-7B-Instruct"), ("qwen3_omni", "Qwen/Qwen3-Omni-30B-A3B-Instruct"),
+                         ("qwen2_5_omni", "Qwen/Qwen2.5-Omni-7B")):  # fmt: skip
+        assert f"`{root}/checkpoints/{family}` for {real}" in markdown
+    licences = pd.read_csv(latest(root, "report", "paper") / "tables" / "licences.csv", dtype=str).set_index("system")
+    assert licences.loc["c1", "model or VAD"] == "qwen3_omni (tiny stand-in for Qwen3-Omni-30B-A3B-Instruct)"
+    assert "this project's own random checkpoint" in licences.loc["c1", "licence"]
 
 
 def test_every_stage_ran_once_and_the_rerun_skips_them(pipeline_run) -> None:

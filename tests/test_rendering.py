@@ -12,7 +12,10 @@ import torch
 from transformers import AutoProcessor, ProcessorMixin, Qwen2AudioForConditionalGeneration
 
 from qwen_vad.models.fast_encoder import mel_frames_for_clips, use_short_clip_encoder
-from qwen_vad.models.rendering import build_conversation, build_model_inputs, render_prompt
+from qwen_vad.models.families import family_named
+from qwen_vad.models.rendering import build_conversation, render_prompt
+
+QWEN2_AUDIO = family_named("qwen2_audio")
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +46,7 @@ def test_batch_is_built_without_warnings(
     with warnings.catch_warnings(), caplog.at_level(logging.WARNING):
         warnings.simplefilter("error")
         texts = [render_prompt(processor, "Answer with A or B ONLY.")] * 2
-        build_model_inputs(processor, texts, _clips([0.2, 1.0]), short_clip_features=short_clip_features)
+        QWEN2_AUDIO.model_inputs(processor, texts, _clips([0.2, 1.0]), short_clip_features=short_clip_features)
     assert caplog.records == []
 
 
@@ -53,7 +56,7 @@ def test_text_is_left_padded_and_audio_tokens_match_clip_lengths(processor: Proc
         processor, "Is there human speech in this audio?\n\nA) Yes\nB) No\n\nYour response:"
     )
     texts = [short_prompt, long_prompt]
-    inputs = build_model_inputs(processor, texts, _clips([0.2, 1.0]), short_clip_features=True)
+    inputs = QWEN2_AUDIO.model_inputs(processor, texts, _clips([0.2, 1.0]), short_clip_features=True)
 
     attention = inputs["attention_mask"]
     assert attention[0, 0] == 0 and attention[:, -1].all(), "text must be padded on the left"
@@ -71,8 +74,8 @@ def test_text_is_left_padded_and_audio_tokens_match_clip_lengths(processor: Proc
 def test_short_clip_features_cover_the_longest_clip_only(processor: ProcessorMixin) -> None:
     clips = _clips([0.2, 0.5, 3.0])
     texts = [render_prompt(processor, "Speech?")] * 3
-    short = build_model_inputs(processor, texts, clips, short_clip_features=True)
-    stock = build_model_inputs(processor, texts, clips, short_clip_features=False)
+    short = QWEN2_AUDIO.model_inputs(processor, texts, clips, short_clip_features=True)
+    stock = QWEN2_AUDIO.model_inputs(processor, texts, clips, short_clip_features=False)
 
     assert stock["input_features"].shape[-1] == 3000
     assert short["input_features"].shape[-1] == mel_frames_for_clips(c.size for c in clips) == 302
@@ -89,15 +92,15 @@ def test_answer_logits_do_not_depend_on_batch_mates(
     clips = _clips([0.2, 3.0])
 
     with torch.no_grad():
-        batched = model(**build_model_inputs(processor, texts, clips, short_clip_features)).logits[:, -1]
+        batched = model(**QWEN2_AUDIO.model_inputs(processor, texts, clips, short_clip_features)).logits[:, -1]
         for index, (text, clip) in enumerate(zip(texts, clips)):
-            alone = build_model_inputs(processor, [text], [clip], short_clip_features)
+            alone = QWEN2_AUDIO.model_inputs(processor, [text], [clip], short_clip_features)
             torch.testing.assert_close(model(**alone).logits[0, -1], batched[index], rtol=0, atol=1e-5)
 
 
 def test_mismatched_or_multichannel_inputs_are_refused(processor: ProcessorMixin) -> None:
     text = render_prompt(processor, "Speech?")
     with pytest.raises(ValueError, match="each text needs exactly one clip"):
-        build_model_inputs(processor, [text, text], _clips([0.2]), short_clip_features=True)
+        QWEN2_AUDIO.model_inputs(processor, [text, text], _clips([0.2]), short_clip_features=True)
     with pytest.raises(ValueError, match="1-D"):
-        build_model_inputs(processor, [text], [np.zeros((800, 2), np.float32)], short_clip_features=True)
+        QWEN2_AUDIO.model_inputs(processor, [text], [np.zeros((800, 2), np.float32)], short_clip_features=True)

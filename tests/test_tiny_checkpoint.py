@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +17,9 @@ from transformers import (
     WhisperFeatureExtractor,
 )
 
+from qwen_vad.models.families.qwen2_audio import EXTRA_SPECIAL_TOKENS
 from qwen_vad.models.rendering import build_model_inputs, render_prompt
-from qwen_vad.models.tiny import BUILD_STAMP, EXTRA_SPECIAL_TOKENS, build_tiny_checkpoint, main
+from qwen_vad.models.tiny import BUILD_STAMP, build_tiny_checkpoint, main
 from qwen_vad.models.tiny_corpus import PROJECT_PROMPTS
 
 
@@ -78,7 +81,7 @@ def test_model_runs_forward_and_generate(tiny_checkpoint: Path) -> None:
     processor = AutoProcessor.from_pretrained(tiny_checkpoint)
     clip = (0.1 * np.random.default_rng(0).standard_normal(8_000)).astype(np.float32)
     text = render_prompt(processor, "Speech?")
-    inputs = build_model_inputs(processor, [text], [clip], short_clip_features=False)
+    inputs = build_model_inputs(processor, [text], [clip])  # the stock 30-s features
 
     with torch.no_grad():
         logits = model(**inputs).logits
@@ -119,3 +122,14 @@ def test_finished_build_is_reused_and_foreign_folders_are_refused(
         build_tiny_checkpoint(foreign)
     assert (foreign / "notes.txt").read_text() == "mine"
     assert not (foreign / BUILD_STAMP).exists()
+
+
+def test_a_qwen2_audio_build_of_builder_version_2_is_reused(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    """Version 2 wrote the same files without the family in its stamp: no 1.3-GB mid rebuild."""
+    old = Path(shutil.copytree(tiny_checkpoint, tmp_path / "old"))
+    stamp = json.loads((old / BUILD_STAMP).read_text())
+    del stamp["family"]
+    (old / BUILD_STAMP).write_text(json.dumps({**stamp, "builder_version": 2}))
+    assert build_tiny_checkpoint(old) == old
+    with pytest.raises(FileExistsError, match="different tiny checkpoint"):
+        build_tiny_checkpoint(old, family="qwen2_5_omni")

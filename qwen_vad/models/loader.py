@@ -1,11 +1,16 @@
-"""Load Qwen2-Audio (hub id or local folder) with its processor, ready for scoring.
+"""Load an audio LLM of any family (hub id or local folder) with its processor, ready for scoring.
 
-Every failure a user can fix (no CUDA for 4-bit, a hub id not available offline, an adapter
-folder without adapter_config.json) is reported before any weights are read, with what to do.
+The family (qwen_vad.models.families) is ``model.family`` or the one the checkpoint's
+config.json ``model_type`` names; it decides the class, the processor, the 4-bit skips and the
+short-clip encoder switch. Every failure a user can fix (no CUDA for 4-bit, a hub id not
+available offline, an adapter folder without adapter_config.json, an unknown model type) is
+reported before any weights are read, with what to do.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import re
 from pathlib import Path
@@ -16,18 +21,16 @@ from huggingface_hub import constants as hub_constants
 from huggingface_hub import try_to_load_from_cache
 from peft import PeftModel
 from safetensors import SafetensorError
-from transformers import (
-    AutoProcessor,
-    BitsAndBytesConfig,
-    PreTrainedModel,
-    ProcessorMixin,
-    Qwen2AudioForConditionalGeneration,
-)
-from transformers.utils import is_bitsandbytes_available
+from transformers import BitsAndBytesConfig, PreTrainedModel, ProcessorMixin
+from transformers.utils import cached_file, is_bitsandbytes_available
 
 from qwen_vad.config import ModelConfig
 from qwen_vad.errors import UserError
-from qwen_vad.models.fast_encoder import use_short_clip_encoder
+from qwen_vad.models.families import family_for_model_type, family_named, remember_family
+from qwen_vad.models.families.base import ModelFamily
+from qwen_vad.models.stand_ins import resolve_stand_in
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "Qwen/Qwen2-Audio-7B-Instruct"
 
@@ -41,22 +44,18 @@ TORCH_DTYPES: dict[str, torch.dtype] = {
 # "owner/name" or "name", the shapes of a Hugging Face Hub model id.
 HUB_ID_PATTERN = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
 
-# Only the 7B language model is quantized in 4-bit: it holds ~90 % of the weights, while the
-# audio encoder (~640M) and projector stay in bf16 so the audio features are not degraded.
-# Setting this list replaces transformers' default skip list, hence lm_head here too.
-FOUR_BIT_SKIPPED_MODULES = ["audio_tower", "multi_modal_projector", "lm_head"]
-
 
 class ModelLoadError(UserError, RuntimeError):
     """The model, processor or adapter cannot be loaded as asked; the message says what to change."""
 
 
 def load_model(cfg: ModelConfig) -> tuple[PreTrainedModel | PeftModel, ProcessorMixin]:
-    """Load a Qwen2-Audio model (eval mode; a PeftModel when ``cfg.adapter`` is given) and its processor.
+    """Load an audio LLM (eval mode; a PeftModel when ``cfg.adapter`` is given) and its processor.
 
     ``cfg`` (``qwen_vad.config.ModelConfig``):
         name_or_path: a local checkpoint folder, or a hub id found in the local HF cache (or
-            downloadable, when online).
+            downloadable, when online); with ``stand_in_dir`` a hub id loads its tiny stand-in.
+        family: the model family, or None to read it from the checkpoint's config.json.
         dtype: "bf16", "fp16" or "fp32". On CPU bf16 works but is slow and less precise; fp32 is
             the sane choice there. What is asked for is what is loaded.
         device: "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N".
@@ -64,47 +63,71 @@ def load_model(cfg: ModelConfig) -> tuple[PreTrainedModel | PeftModel, Processor
         adapter: a PEFT LoRA folder (holding adapter_config.json) to load on top, or None
             (``adapter_from_finetune`` is resolved before, by qwen_vad.adapter_source).
         load_in_4bit: NF4 4-bit language model with double quantization and bf16 compute
-            (bitsandbytes, CUDA only); the audio encoder and projector stay unquantized.
-        fast_encoder: run the audio encoder only on the frames the batch's clips need (see
-            qwen_vad.models.fast_encoder); inputs must then be built with
-            `build_model_inputs(..., short_clip_features=True)`.
+            (bitsandbytes, CUDA only); the family's audio modules stay unquantized.
+        fast_encoder: Qwen2-Audio's short-clip encoder path (qwen_vad.models.fast_encoder);
+            inputs must then be built by the family's ``model_inputs`` with the same setting.
+    The family the model was loaded as is recorded (``qwen_vad.models.families.family_of``).
     """
-    name_or_path, dtype, adapter, load_in_4bit = cfg.name_or_path, cfg.dtype, cfg.adapter, cfg.load_in_4bit
-    if dtype not in TORCH_DTYPES:
-        raise ModelLoadError(f"unknown dtype {dtype!r}; choose one of {sorted(TORCH_DTYPES)}")
+    requested, cfg = cfg, resolve_stand_in(cfg)
+    if cfg is not requested and not Path(cfg.name_or_path).is_dir():
+        raise ModelLoadError(
+            f"{cfg.name_or_path}: the tiny {cfg.family} stand-in for {requested.name_or_path} (model.stand_in_dir) is not built; "
+            f"run `python -m qwen_vad.models.tiny {cfg.name_or_path} --family {cfg.family}` (the smoke pipeline builds it itself)"
+        )
+    if cfg.dtype not in TORCH_DTYPES:
+        raise ModelLoadError(f"unknown dtype {cfg.dtype!r}; choose one of {sorted(TORCH_DTYPES)}")
     device = resolve_device(cfg.device)
-    if load_in_4bit:
+    if cfg.load_in_4bit:
         _check_four_bit_possible(device)
-    if adapter is not None:
-        _check_adapter_folder(adapter)
-    checkpoint = resolve_checkpoint(name_or_path)
+    if cfg.adapter is not None:
+        _check_adapter_folder(cfg.adapter)
+    checkpoint = resolve_checkpoint(cfg.name_or_path)
+    family = checkpoint_family(checkpoint, cfg.family)
 
     try:
-        model = Qwen2AudioForConditionalGeneration.from_pretrained(
+        model = family.model_class().from_pretrained(
             checkpoint,
-            dtype=TORCH_DTYPES[dtype],
+            dtype=TORCH_DTYPES[cfg.dtype],
             attn_implementation=cfg.attn_implementation,
             device_map={"": device} if device != "cpu" else None,
-            quantization_config=_four_bit_config() if load_in_4bit else None,
+            quantization_config=_four_bit_config(family) if cfg.load_in_4bit else None,
         )
-        processor = AutoProcessor.from_pretrained(checkpoint)
+        processor = family.load_processor(checkpoint)
     except (OSError, ValueError, SafetensorError) as err:
-        if Path(checkpoint).exists():
-            # A local folder with missing, truncated or corrupt files (weights, config, tokenizer).
-            raise ModelLoadError(
-                f"{checkpoint}: the checkpoint could not be read ({type(err).__name__}: {err}). Copy or download "
-                "it again, or point model.name_or_path at another checkpoint folder."
-            ) from err
-        if not isinstance(err, OSError):
-            raise
-        # A hub id that is not cached and could not be downloaded (no network, gated, typo).
-        hint = _local_copy_hint(checkpoint)
-        raise ModelLoadError(f"{checkpoint} could not be loaded: {err}\n{hint}") from err
-    if adapter is not None:
-        model = PeftModel.from_pretrained(model, adapter)
-    use_short_clip_encoder(model, cfg.fast_encoder)
+        _raise_unreadable(checkpoint, err)
+    family.check_loaded(model, processor, checkpoint)
+    if cfg.adapter is not None:
+        model = PeftModel.from_pretrained(model, cfg.adapter)
+    family.set_short_clip_encoder(model, cfg.fast_encoder)
     model.eval()
+    remember_family(model, family)
+    log.info("loaded %s as %s (%s, %s)", checkpoint, family.name, cfg.dtype, device)
     return model, processor
+
+
+def checkpoint_family(checkpoint: str, family: str | None = None) -> ModelFamily:
+    """``family`` when given, else the family the checkpoint's config.json ``model_type`` names."""
+    if family is not None:
+        return family_named(family)
+    try:
+        config_file = cached_file(checkpoint, "config.json")
+        model_type = json.loads(Path(config_file).read_text()).get("model_type")
+    except (OSError, ValueError) as err:
+        _raise_unreadable(checkpoint, err)
+    return family_named(family_for_model_type(model_type, f"{checkpoint}/config.json"))
+
+
+def _raise_unreadable(checkpoint: str, err: Exception) -> None:
+    if Path(checkpoint).exists():
+        # A local folder with missing, truncated or corrupt files (weights, config, tokenizer).
+        raise ModelLoadError(
+            f"{checkpoint}: the checkpoint could not be read ({type(err).__name__}: {err}). Copy or download "
+            "it again, or point model.name_or_path at another checkpoint folder."
+        ) from err
+    if not isinstance(err, OSError):
+        raise err
+    # A hub id that is not cached and could not be downloaded (no network, gated, typo).
+    raise ModelLoadError(f"{checkpoint} could not be loaded: {err}\n{_local_copy_hint(checkpoint)}") from err
 
 
 def resolve_device(device: str) -> str:
@@ -177,13 +200,13 @@ def _check_four_bit_possible(device: str) -> None:
         raise ModelLoadError("load_in_4bit needs bitsandbytes: pip install -e '.[qlora]'")
 
 
-def _four_bit_config() -> BitsAndBytesConfig:
+def _four_bit_config(family: ModelFamily) -> BitsAndBytesConfig:
     return BitsAndBytesConfig(
         load_in_4bit=True,
         bnb_4bit_quant_type="nf4",
         bnb_4bit_compute_dtype=torch.bfloat16,
         bnb_4bit_use_double_quant=True,
-        llm_int8_skip_modules=FOUR_BIT_SKIPPED_MODULES,
+        llm_int8_skip_modules=list(family.four_bit_skipped_modules),
     )
 
 

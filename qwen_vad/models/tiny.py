@@ -1,20 +1,21 @@
-"""Build a small random-weight Qwen2-Audio checkpoint that loads like the real one, offline.
+"""Build a small random-weight checkpoint of any model family that loads like the real one, offline.
 
-    python -m qwen_vad.models.tiny OUT_DIR [--size tiny|mid] [--seed N]
+    python -m qwen_vad.models.tiny OUT_DIR [--family qwen2_audio|qwen2_5_omni|qwen3_omni] [--size tiny|mid] [--seed N]
 
-The checkpoint uses the real classes (Qwen2AudioForConditionalGeneration, Qwen2AudioProcessor with
-a 128-bin WhisperFeatureExtractor, Qwen2Tokenizer) and the real Qwen2-Audio-7B-Instruct chat
-template and special tokens, so every code path of the harness (rendering, scoring, LoRA
-fine-tuning, the fast short-clip encoder) runs on it in seconds. Only the widths, depths and the
-vocabulary are small. `max_source_positions=1500` and 128 mel bins are kept so the 30-s audio
-geometry (3000 mel frames -> 1500 encoder positions -> 750 audio tokens) matches the real model.
+Each checkpoint uses its family's real classes (Qwen2AudioForConditionalGeneration, or the Omni
+thinker class), its processor with a 128-bin WhisperFeatureExtractor and a Qwen2Tokenizer
+trained here on a small corpus, with the family's special tokens and a chat template that renders
+like the real checkpoint's, so every code path of the harness (rendering, scoring, LoRA
+fine-tuning, OPRO, the fast short-clip encoder) runs on it in seconds. Only the widths, depths and
+the vocabulary are small; the 30-s audio geometry (128 mel bins, 1500 encoder positions) is the
+real one. The family's module holds its recipe (``ModelFamily.build_tiny``); see it for the sizes:
 
-Sizes:
-  tiny  ~0.5M parameters, ~1 MB: 2-layer audio encoder (d_model 64), 2-layer LLM (hidden 64). Tests.
-  mid   the real Whisper-large-v3-sized audio encoder (32 layers, d_model 1280, 20 heads, ffn 5120)
-        with a small LLM: ~640M parameters, ~1.3 GB on disk. Encoder benchmarks; build on request.
+  qwen2_audio   tiny ~0.5M parameters (tests); mid: the real Whisper-large-v3-sized encoder with a
+                small LLM, ~640M parameters, ~1.3 GB (encoder benchmarks; build on request)
+  qwen2_5_omni  tiny thinker ~0.5M parameters
+  qwen3_omni    tiny MoE thinker ~0.5M parameters (4 experts, 2 per token, all layers MoE as in the real one)
 
-Weights are saved in bfloat16, as the real checkpoint is; the loader casts to the dtype asked for.
+Weights are saved in bfloat16, as the real checkpoints are; the loader casts to the dtype asked for.
 """
 
 from __future__ import annotations
@@ -22,108 +23,51 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal
 
-import torch
-from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, trainers
+from tokenizers import Regex, Tokenizer, normalizers, pre_tokenizers, trainers
 from tokenizers.models import BPE
-from transformers import (
-    GenerationConfig,
-    Qwen2AudioConfig,
-    Qwen2AudioForConditionalGeneration,
-    Qwen2AudioProcessor,
-    Qwen2Tokenizer,
-    WhisperFeatureExtractor,
-)
+from transformers import GenerationConfig, Qwen2Tokenizer, WhisperFeatureExtractor
 from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
 
 from qwen_vad.audio.io import SAMPLE_RATE
+from qwen_vad.models.families import DEFAULT_FAMILY, FAMILIES, family_named
 from qwen_vad.models.tiny_corpus import TRAINING_TEXT
 
-CheckpointSize = Literal["tiny", "mid"]
-
-# Special tokens of the real Qwen2-Audio tokenizer, in the real id order (151643..151648 there).
+# The ChatML tokens every Qwen family shares, first after the BPE vocabulary as in the real tokenizers.
 ENDOFTEXT = "<|endoftext|>"
 IM_START = "<|im_start|>"
 IM_END = "<|im_end|>"
-AUDIO_TOKEN = "<|AUDIO|>"
-AUDIO_BOS = "<|audio_bos|>"
-AUDIO_EOS = "<|audio_eos|>"
-EXTRA_SPECIAL_TOKENS = (IM_START, IM_END, AUDIO_TOKEN, AUDIO_BOS, AUDIO_EOS)
-
-# Qwen/Qwen2-Audio-7B-Instruct's chat template (its chat_template.json, as reproduced in public
-# fine-tuning code; transformers' Qwen2AudioProcessor.default_chat_template renders the same).
-QWEN2_AUDIO_INSTRUCT_CHAT_TEMPLATE = (
-    "{% set audio_count = namespace(value=0) %}"
-    "{% for message in messages %}"
-    "{% if loop.first and message['role'] != 'system' %}"
-    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
-    "{% endif %}"
-    "<|im_start|>{{ message['role'] }}\n"
-    "{% if message['content'] is string %}"
-    "{{ message['content'] }}<|im_end|>\n"
-    "{% else %}"
-    "{% for content in message['content'] %}"
-    "{% if 'audio' in content or 'audio_url' in content %}"
-    "{% set audio_count.value = audio_count.value + 1 %}"
-    "Audio {{ audio_count.value }}: <|audio_bos|><|AUDIO|><|audio_eos|>\n"
-    "{% elif 'text' in content %}"
-    "{{ content['text'] }}"
-    "{% endif %}"
-    "{% endfor %}"
-    "<|im_end|>\n"
-    "{% endif %}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}"
-    "<|im_start|>assistant\n"
-    "{% endif %}"
-)
 
 # BPE stops early when the corpus runs out of pairs to merge; with the embedded corpus it
 # settles below this (about 1.7k tokens), which is all the tests need.
 TOKENIZER_VOCAB_LIMIT = 4096
-# The real LM head is padded past the tokenizer (156032 rows for ~151.6k tokens); pad likewise.
+# The real LM heads are padded past the tokenizer (156032 rows for ~151.6k tokens); pad likewise.
 VOCAB_PAD_MULTIPLE = 64
 
 # Written last: its presence with the same fields means the folder holds a finished build.
 BUILD_STAMP = "qwen_vad_tiny_checkpoint.json"
 # Bump when the builder changes what it writes, so stale cached checkpoints are rebuilt.
-BUILDER_VERSION = 2  # 2: the real checkpoint's sampling settings in generation_config
+# 3: the family in the stamp (a qwen2_audio build's weights, tokenizer and config are version 2's).
+BUILDER_VERSION = 3
+VERSION_2_FAMILY = "qwen2_audio"  # the only family builder version 2 knew
+
+# Qwen/Qwen2-Audio-7B-Instruct's generation_config.json besides its token ids: a chat
+# checkpoint's sampling settings, which generate mode must override
+# (qwen_vad.decoding.greedy_generation_config) rather than inherit. Every tiny family ships them.
+REAL_SAMPLING_SETTINGS = {"do_sample": True, "temperature": 0.7, "top_k": 20, "top_p": 0.5, "repetition_penalty": 1.1}
 
 
-@dataclass(frozen=True)
-class CheckpointDimensions:
-    audio_d_model: int
-    audio_layers: int
-    audio_heads: int
-    audio_ffn_dim: int
-    text_hidden: int
-    text_layers: int
-    text_heads: int
-    text_kv_heads: int
-    text_intermediate: int
-
-
-DIMENSIONS: dict[CheckpointSize, CheckpointDimensions] = {
-    "tiny": CheckpointDimensions(
-        audio_d_model=64, audio_layers=2, audio_heads=4, audio_ffn_dim=128,
-        text_hidden=64, text_layers=2, text_heads=4, text_kv_heads=4, text_intermediate=128,
-    ),
-    # Audio side = Whisper-large-v3 encoder as used by Qwen2-Audio-7B.
-    "mid": CheckpointDimensions(
-        audio_d_model=1280, audio_layers=32, audio_heads=20, audio_ffn_dim=5120,
-        text_hidden=128, text_layers=2, text_heads=4, text_kv_heads=4, text_intermediate=256,
-    ),
-}
-
-
-def train_tokenizer() -> Qwen2Tokenizer:
+def train_tokenizer(
+    special_tokens: Sequence[str], chat_template: str, named_tokens: Mapping[str, str] | None = None
+) -> Qwen2Tokenizer:
     """Byte-level BPE trained on the embedded corpus, wrapped as the real Qwen2Tokenizer class.
 
     The normalizer and pre-tokenizer are Qwen2's own (NFC, Qwen's split regex, byte level), so the
     learned merges apply exactly as they will when Qwen2Tokenizer rebuilds itself on loading.
+    ``special_tokens`` follow the vocabulary in this order (after <|endoftext|>); ``named_tokens``
+    give some of them the names processors look up (``audio_token="<|AUDIO|>"``, ...).
     """
     bpe = Tokenizer(BPE(unk_token=None, fuse_unk=False, byte_fallback=False))
     bpe.normalizer = normalizers.NFC()
@@ -150,16 +94,17 @@ def train_tokenizer() -> Qwen2Tokenizer:
         unk_token=None,
         eos_token=ENDOFTEXT,
         pad_token=ENDOFTEXT,
-        extra_special_tokens=list(EXTRA_SPECIAL_TOKENS),
+        extra_special_tokens=list(special_tokens),
         model_max_length=32768,
+        **dict(named_tokens or {}),
     )
-    tokenizer.chat_template = QWEN2_AUDIO_INSTRUCT_CHAT_TEMPLATE
+    tokenizer.chat_template = chat_template
     return tokenizer
 
 
-def build_processor() -> Qwen2AudioProcessor:
-    """Processor configured like Qwen/Qwen2-Audio-7B-Instruct's, with the locally trained tokenizer."""
-    feature_extractor = WhisperFeatureExtractor(
+def whisper_feature_extractor() -> WhisperFeatureExtractor:
+    """The feature extractor every family's real checkpoint ships: 128 mel bins, 10-ms hop, 30-s window."""
+    return WhisperFeatureExtractor(
         feature_size=128,
         sampling_rate=SAMPLE_RATE,
         hop_length=160,
@@ -168,97 +113,58 @@ def build_processor() -> Qwen2AudioProcessor:
         padding_value=0.0,
         return_attention_mask=True,
     )
-    return Qwen2AudioProcessor(
-        feature_extractor=feature_extractor,
-        tokenizer=train_tokenizer(),
-        chat_template=QWEN2_AUDIO_INSTRUCT_CHAT_TEMPLATE,
-    )
 
 
-def build_config(size: CheckpointSize, tokenizer: Qwen2Tokenizer) -> Qwen2AudioConfig:
-    dims = DIMENSIONS[size]
-    vocab_size = -(-len(tokenizer) // VOCAB_PAD_MULTIPLE) * VOCAB_PAD_MULTIPLE
-    endoftext_id = tokenizer.convert_tokens_to_ids(ENDOFTEXT)
-    audio_config = {
-        "model_type": "qwen2_audio_encoder",
-        "num_mel_bins": 128,
-        "max_source_positions": 1500,
-        "d_model": dims.audio_d_model,
-        "encoder_layers": dims.audio_layers,
-        "encoder_attention_heads": dims.audio_heads,
-        "encoder_ffn_dim": dims.audio_ffn_dim,
-    }
-    # Fields not set here keep the values the real Qwen2-Audio-7B config has (silu, untied head).
-    text_config = {
-        "model_type": "qwen2",
-        "vocab_size": vocab_size,
-        "hidden_size": dims.text_hidden,
-        "num_hidden_layers": dims.text_layers,
-        "num_attention_heads": dims.text_heads,
-        "num_key_value_heads": dims.text_kv_heads,
-        "intermediate_size": dims.text_intermediate,
-        "max_position_embeddings": 8192,
-        "rms_norm_eps": 1e-5,
-        "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0},
-        "bos_token_id": endoftext_id,
-        "eos_token_id": endoftext_id,
-        "pad_token_id": endoftext_id,
-        "tie_word_embeddings": False,
-    }
-    return Qwen2AudioConfig(
-        audio_config=audio_config,
-        text_config=text_config,
-        audio_token_index=tokenizer.convert_tokens_to_ids(AUDIO_TOKEN),
-    )
+def padded_vocab_size(tokenizer: Qwen2Tokenizer) -> int:
+    return -(-len(tokenizer) // VOCAB_PAD_MULTIPLE) * VOCAB_PAD_MULTIPLE
 
 
-# Qwen/Qwen2-Audio-7B-Instruct generation_config.json, besides its token ids.
-REAL_SAMPLING_SETTINGS = {"do_sample": True, "temperature": 0.7, "top_k": 20, "top_p": 0.5, "repetition_penalty": 1.1}
-
-
-def build_model(
-    size: CheckpointSize, seed: int, tokenizer: Qwen2Tokenizer
-) -> Qwen2AudioForConditionalGeneration:
-    """Random-weight model, identical for identical (size, seed), in bfloat16 like the real weights."""
-    config = build_config(size, tokenizer)
-    torch.manual_seed(seed)
-    model = Qwen2AudioForConditionalGeneration(config)
-    # The real generation config (Qwen2-Audio-7B-Instruct's generation_config.json): stop at
-    # <|endoftext|> or <|im_end|>, and its sampling settings, which generate mode must override
-    # (qwen_vad.decoding.greedy_generation_config) rather than inherit.
-    model.generation_config = GenerationConfig(
-        bos_token_id=config.text_config.bos_token_id,
-        eos_token_id=[config.text_config.eos_token_id, tokenizer.convert_tokens_to_ids(IM_END)],
-        pad_token_id=config.text_config.pad_token_id,
+def chat_generation_config(tokenizer: Qwen2Tokenizer) -> GenerationConfig:
+    """Stop at <|endoftext|> or <|im_end|>, with a chat checkpoint's sampling settings."""
+    endoftext = tokenizer.convert_tokens_to_ids(ENDOFTEXT)
+    return GenerationConfig(
+        bos_token_id=endoftext,
+        eos_token_id=[endoftext, tokenizer.convert_tokens_to_ids(IM_END)],
+        pad_token_id=endoftext,
         **REAL_SAMPLING_SETTINGS,
     )
-    return model.to(torch.bfloat16).eval()
 
 
-def _build_stamp(size: CheckpointSize, seed: int) -> dict[str, object]:
+def _build_stamp(family: str, size: str, seed: int) -> dict[str, object]:
     return {
         "builder_version": BUILDER_VERSION,
+        "family": family,
         "size": size,
         "seed": seed,
-        "dimensions": asdict(DIMENSIONS[size]),
+        "dimensions": family_named(family).tiny_dimensions(size),
     }
 
 
-def build_tiny_checkpoint(out_dir: str | Path, size: CheckpointSize = "tiny", seed: int = 0) -> Path:
-    """Write a random-weight checkpoint to ``out_dir`` and return the folder.
+def _same_build(found: dict[str, object], wanted: dict[str, object]) -> bool:
+    if found == wanted:
+        return True
+    # Builder version 2 wrote the same Qwen2-Audio files, only without the family in its stamp.
+    version_2 = {key: value for key, value in wanted.items() if key != "family"} | {"builder_version": 2}
+    return wanted["family"] == VERSION_2_FAMILY and found == version_2
 
-    Cheap to call repeatedly: a folder that already holds a finished build with the same size,
-    seed and builder version is returned as it is. A non-empty folder holding anything else (a
-    build with other settings included) is refused rather than overwritten.
+
+def build_tiny_checkpoint(
+    out_dir: str | Path, size: str = "tiny", seed: int = 0, family: str = DEFAULT_FAMILY
+) -> Path:
+    """Write a random-weight checkpoint of ``family`` to ``out_dir`` and return the folder.
+
+    Cheap to call repeatedly: a folder that already holds a finished build with the same family,
+    size, seed and builder version is returned as it is. A non-empty folder holding anything
+    else (a build with other settings included) is refused rather than overwritten.
     """
-    if size not in DIMENSIONS:
-        raise ValueError(f"unknown checkpoint size {size!r}; choose one of {sorted(DIMENSIONS)}")
+    adapter = family_named(family)
+    adapter.check_tiny_size(size)
     out_dir = Path(out_dir)
-    wanted_stamp = _build_stamp(size, seed)
+    wanted_stamp = _build_stamp(family, size, seed)
     stamp_path = out_dir / BUILD_STAMP
     if stamp_path.is_file():
         found_stamp = json.loads(stamp_path.read_text())
-        if found_stamp == wanted_stamp:
+        if _same_build(found_stamp, wanted_stamp):
             return out_dir
         raise FileExistsError(
             f"{out_dir} holds a different tiny checkpoint ({found_stamp}); "
@@ -275,8 +181,7 @@ def build_tiny_checkpoint(out_dir: str | Path, size: CheckpointSize = "tiny", se
     if partial_dir.exists():
         shutil.rmtree(partial_dir)
     partial_dir.mkdir(parents=True)
-    processor = build_processor()
-    model = build_model(size, seed, processor.tokenizer)
+    model, processor = adapter.build_tiny(size, seed)
     model.save_pretrained(partial_dir)
     processor.save_pretrained(partial_dir)
     (partial_dir / BUILD_STAMP).write_text(json.dumps(wanted_stamp, indent=2) + "\n")
@@ -291,10 +196,14 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m qwen_vad.models.tiny", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("out_dir", type=Path, help="folder to write the checkpoint to")
-    parser.add_argument("--size", choices=sorted(DIMENSIONS), default="tiny")
+    parser.add_argument("--family", choices=list(FAMILIES), default=DEFAULT_FAMILY)
+    parser.add_argument("--size", default="tiny", help="tiny (every family) or mid (qwen2_audio only)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    out_dir = build_tiny_checkpoint(args.out_dir, size=args.size, seed=args.seed)
+    try:
+        out_dir = build_tiny_checkpoint(args.out_dir, size=args.size, seed=args.seed, family=args.family)
+    except (ValueError, FileExistsError) as err:
+        parser.error(str(err))
     print(out_dir)
 
 

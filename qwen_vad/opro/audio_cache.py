@@ -1,15 +1,17 @@
 """Score many prompts on the same clips while running the audio encoder once per clip.
 
-Qwen2-Audio turns a clip into audio embeddings (audio tower + projector) that replace the
-``<|AUDIO|>`` placeholder tokens of the prompt; nothing on the audio side depends on the prompt.
-OPRO scores dozens of prompts on the same clips, so this scorer keeps each clip's embeddings
-after the first time it is scored and, for every later prompt, builds the language model's input
-embeddings itself: token embeddings of the prompt, with the cached audio embeddings scattered
-into the placeholder positions, exactly as ``Qwen2AudioModel.forward`` does
-(transformers 5.x: ``inputs_embeds.masked_scatter(special_audio_mask, audio_features)``), then
-one forward of the model with ``inputs_embeds``. The first pass of a batch is the stock forward
-of ``qwen_vad.decoding.LLMScorer`` (same inputs, same position ids); a forward hook on the
-projector records its output on the way.
+An audio LLM turns a clip into audio embeddings (encoder, and Qwen2-Audio's projector) that
+replace the audio placeholder tokens of the prompt; nothing on the audio side depends on the
+prompt. OPRO scores dozens of prompts on the same clips, so this scorer keeps each clip's
+embeddings after the first time it is scored and, for every later prompt, builds the language
+model's input embeddings itself: token embeddings of the prompt, with the cached audio embeddings
+scattered into the placeholder positions, exactly as every family's forward does
+(transformers 5.x: ``inputs_embeds.masked_scatter(audio_mask, audio_features)``), then one
+forward of the model with ``inputs_embeds``. The first pass of a batch is the stock forward of
+``qwen_vad.decoding.LLMScorer`` (same inputs, same position ids); a forward pre-hook on the
+family's language model records the input embeddings it receives, whose placeholder rows are the
+clip's audio embeddings. A family that cannot be served this way says why
+(``ModelFamily.audio_cache_unavailable``) and is scored by ``LLMScorer`` for every prompt.
 
 For the same clips in the same batches the scores equal ``LLMScorer``'s (tests compare them);
 the prompt's token ids are built without the processor, from the rendered text split at the
@@ -18,27 +20,19 @@ placeholder, which gives the processor's ids because special tokens always split
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import numpy as np
 import torch
-from torch import nn
 from transformers import PreTrainedModel, ProcessorMixin
-from transformers.models.qwen2_audio.modeling_qwen2_audio import Qwen2AudioMultiModalProjector
 
 from qwen_vad.config import DecodingConfig
-from qwen_vad.decoding import left_padded_position_ids, model_device, option_probability, option_token_ids
-from qwen_vad.models.fast_encoder import uses_short_clip_encoder
-from qwen_vad.models.rendering import build_model_inputs, render_prompt
+from qwen_vad.decoding import LLMScorer, left_padded_position_ids, model_device, option_probability, option_token_ids
+from qwen_vad.models.families import family_of
 from qwen_vad.prompts import AB_MODE, PromptTemplate, swap_options
 
-
-def find_projector(model: nn.Module) -> Qwen2AudioMultiModalProjector:
-    """The module whose output is the audio embeddings (bare, PEFT-wrapped or quantized model)."""
-    projectors = [m for m in model.modules() if isinstance(m, Qwen2AudioMultiModalProjector)]
-    if len(projectors) != 1:
-        raise ValueError(f"expected one Qwen2AudioMultiModalProjector in {type(model).__name__}, found {len(projectors)}")
-    return projectors[0]
+log = logging.getLogger(__name__)
 
 
 class AudioCacheScorer:
@@ -53,10 +47,13 @@ class AudioCacheScorer:
         self.audio = audio  # clip_id -> 16 kHz waveform, loaded by the caller
         self.embeddings: dict[str, torch.Tensor] = {}  # clip_id -> (audio tokens, hidden)
         self.device = model_device(model)
-        self.audio_token = processor.audio_token  # "<|AUDIO|>"
-        self.audio_token_id = processor.tokenizer.convert_tokens_to_ids(self.audio_token)
+        self.family = family_of(model)
+        self.audio_token = processor.audio_token  # "<|AUDIO|>", "<|audio_pad|>", ...
+        self.audio_token_id = self.family.audio_token_id(model)
         self.pad_token_id = processor.tokenizer.pad_token_id
-        self._projector = find_projector(model)
+        self.uses_cache = self.family.audio_cache_unavailable is None
+        if not self.uses_cache:
+            log.info("audio cache off for %s (%s): every prompt is scored from the audio", self.family.name, self.family.audio_cache_unavailable)
 
     @torch.inference_mode()
     def score(self, template: PromptTemplate, clip_ids: Sequence[str]) -> np.ndarray:
@@ -66,7 +63,9 @@ class AudioCacheScorer:
         return np.mean([self._score_one_order(t, clip_ids) for t in orders], axis=0)
 
     def _score_one_order(self, template: PromptTemplate, clip_ids: Sequence[str]) -> np.ndarray:
-        text = render_prompt(self.processor, template.text, self.decoding.system_prompt)
+        if not self.uses_cache:
+            return self._score_without_cache(template, clip_ids)
+        text = self.family.render_prompt(self.processor, template.text, self.decoding.system_prompt)
         speech_id, nonspeech_id = option_token_ids(
             self.processor.tokenizer, template.speech_option, template.nonspeech_option, template.id
         )
@@ -81,22 +80,32 @@ class AudioCacheScorer:
             scores.append(option_probability(logits[:, -1, :], speech_id, nonspeech_id, self.decoding.temperature))
         return np.concatenate(scores) if scores else np.empty(0)
 
+    def _score_without_cache(self, template: PromptTemplate, clip_ids: Sequence[str]) -> np.ndarray:
+        scorer = LLMScorer(self.model, self.processor, template, self.decoding, system="search")
+        size = self.decoding.batch_size
+        batches = [clip_ids[start : start + size] for start in range(0, len(clip_ids), size)]
+        scores = [scorer.score([self.audio[c] for c in batch]).p_speech for batch in batches]
+        return np.concatenate(scores) if scores else np.empty(0)
+
     def _forward_and_cache(self, text: str, batch: list[str]) -> torch.Tensor:
         """The stock forward (LLMScorer's inputs), keeping each clip's audio embeddings."""
-        inputs = build_model_inputs(
-            self.processor, [text] * len(batch), [self.audio[c] for c in batch], uses_short_clip_encoder(self.model)
-        ).to(self.device)
+        short_clip = self.family.uses_short_clip_encoder(self.model)
+        clips = [self.audio[c] for c in batch]
+        clips += self.family.batch_companions([clip.size for clip in clips])  # their rows come last, never cached
+        inputs = self.family.model_inputs(self.processor, [text] * len(clips), clips, short_clip).to(self.device)
         captured: list[torch.Tensor] = []
-        hook = self._projector.register_forward_hook(lambda _module, _args, output: captured.append(output))
+        hook = self.family.language_model(self.model).register_forward_pre_hook(
+            lambda _module, _args, kwargs: captured.append(kwargs["inputs_embeds"]), with_kwargs=True
+        )
         try:
             logits = self.model(**inputs, position_ids=left_padded_position_ids(inputs["attention_mask"])).logits
         finally:
             hook.remove()
-        # The model keeps the first n of each clip's projected frames, n = its placeholder count.
-        tokens_per_clip = (inputs["input_ids"] == self.audio_token_id).sum(dim=1).tolist()
-        for row, (clip_id, count) in enumerate(zip(batch, tokens_per_clip, strict=True)):
-            self.embeddings.setdefault(clip_id, captured[0][row, :count].clone())
-        return logits
+        # The language model's input rows at a clip's placeholders are that clip's audio embeddings.
+        placeholders = inputs["input_ids"] == self.audio_token_id
+        for row, clip_id in enumerate(batch):
+            self.embeddings.setdefault(clip_id, captured[0][row, placeholders[row]].clone())
+        return logits[: len(batch)]
 
     def _forward_from_cache(self, text: str, batch: list[str]) -> torch.Tensor:
         input_ids, attention_mask = self._token_batch(text, [len(self.embeddings[c]) for c in batch])

@@ -2,7 +2,7 @@
 
 ``hf`` loads an instruction-tuned model (e.g. Qwen2.5-7B-Instruct) beside the scorer, on first
 use, so a resumed run that only needs its final evaluation never loads it. ``self`` asks the
-scorer's own Qwen2-Audio language model, text only: no second model, no audio placeholder in
+scorer's own language model (any audio-LLM family), text only: no second model, no audio placeholder in
 the turn. Sampling is seeded per step (``seed + step``), so a step's proposals are reproducible.
 """
 
@@ -27,7 +27,7 @@ class LocalChatOptimizer:
         self, name: str, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, chat_template_owner: object,
         temperature: float, max_new_tokens: int, seed: int,
     ) -> None:  # fmt: skip
-        # Qwen2-Audio keeps its chat template on the processor, text LMs on the tokenizer.
+        # Audio LLMs keep their chat template on the processor, text LMs on the tokenizer.
         self.name, self.model, self.tokenizer = name, model, tokenizer
         self.chat_template_owner = chat_template_owner
         self.temperature, self.max_new_tokens, self.seed = temperature, max_new_tokens, seed

@@ -26,6 +26,7 @@ def scorer_identity(model: ModelConfig, decoding: DecodingConfig, dataset_finger
     """Everything besides the prompt that decides a clip's p_speech."""
     return {
         "model": model.name_or_path,
+        "family": model.family,  # null: the one the checkpoint's config names
         "adapter": model.adapter,
         "dtype": model.dtype,
         "load_in_4bit": model.load_in_4bit,

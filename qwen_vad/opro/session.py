@@ -30,7 +30,7 @@ from qwen_vad.opro.search import PendingStep
 from qwen_vad.opro.search_scorer import SearchScorer
 from qwen_vad.runs import Run
 from qwen_vad.scoring.systems import llm_system_name
-from qwen_vad.scoring_run import subset_clips
+from qwen_vad.scoring.subsets import subset_clips
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 
 from qwen_vad.conditions import DURATION_COLUMN, core_axes, degradation_axes, format_level
 from qwen_vad.report.collect import ReportInputs
-from qwen_vad.report.markdown import PIPELINE_CHECK, uses_random_checkpoint
+from qwen_vad.report.markdown import pipeline_check
 from qwen_vad.report.spectrogram import MISSING
 from qwen_vad.report.style import system_styles
 
@@ -46,7 +46,7 @@ def write_report_html(
     )
     environment.filters["code_spans"] = code_spans
     page = environment.get_template(PAGE).render(
-        pipeline_check=PIPELINE_CHECK if uses_random_checkpoint(inputs) else None,
+        pipeline_check=pipeline_check(inputs),
         split=inputs.metrics["split"],
         analysis_dir=str(inputs.analysis.run_dir),
         tables=[table_view(name, caption, table) for name, (table, caption) in tables.items()],

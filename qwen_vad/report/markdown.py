@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 
-from qwen_vad.report.collect import ReportInputs
 from qwen_vad.markdown_table import to_markdown
+from qwen_vad.models.stand_ins import checkpoint_loaded
+from qwen_vad.report.collect import ReportInputs
+from qwen_vad.report.load import from_repo
 from qwen_vad.report.threshold_cells import THRESHOLD_NOTE
 
 MATRIX_NOTE = (
@@ -18,19 +21,27 @@ MATRIX_NOTE = (
     "not. " + THRESHOLD_NOTE
 )
 TINY_STAMP = "qwen_vad_tiny_checkpoint.json"  # written by qwen_vad.models.tiny into every tiny/mid checkpoint
-# Shown at the top of report.md and report.html when the LLM rows came from the tiny model.
-PIPELINE_CHECK = (
-    "The LLM rows were scored with a tiny randomly initialised Qwen2-Audio checkpoint built by "
-    "`python -m qwen_vad.models.tiny` on synthetic data. Their numbers show that every stage runs "
-    "end to end; they say nothing about Qwen2-Audio's ability to detect speech."
-)
 
 
-def uses_random_checkpoint(inputs: ReportInputs) -> bool:
-    return any(
-        (Path(str(run.config.model.name_or_path)) / TINY_STAMP).is_file()
-        for run in inputs.runs.values()
-        if run.is_llm
+def pipeline_check(inputs: ReportInputs) -> str | None:
+    """The note at the top of report.md and report.html when LLM rows came from tiny random
+    checkpoints: which checkpoint stood in for which real model. None when none did."""
+    stand_ins: dict[str, str] = {}
+    for run in inputs.runs.values():
+        if not run.is_llm:
+            continue
+        loaded, requested = checkpoint_loaded(run.config.model), str(run.config.model.name_or_path)
+        stamp = from_repo(loaded) / TINY_STAMP
+        if stamp.is_file():
+            # Builds before the family was stamped (builder version 2) were all Qwen2-Audio.
+            family = json.loads(stamp.read_text()).get("family", "qwen2_audio")
+            stand_ins[loaded] = f"`{loaded}` for {requested}" if loaded != requested else f"`{loaded}` (a tiny {family} model)"
+    if not stand_ins:
+        return None
+    return (
+        "The LLM rows were scored with tiny randomly initialised checkpoints built by `python -m qwen_vad.models.tiny` "
+        f"on synthetic data, standing in for the real models: {'; '.join(stand_ins[k] for k in sorted(stand_ins))}. "
+        "Their numbers show that every stage runs end to end; they say nothing about these models' ability to detect speech."
     )
 
 
@@ -43,8 +54,9 @@ def write_report_markdown(
     provenance: dict[str, tuple[pd.DataFrame, str]],
 ) -> None:
     out = ["# qwen_vad report", ""]
-    if uses_random_checkpoint(inputs):
-        out += [f"> **Pipeline check, not model quality.** {PIPELINE_CHECK}", ""]
+    note = pipeline_check(inputs)
+    if note:
+        out += [f"> **Pipeline check, not model quality.** {note}", ""]
     out += [
         f"Split reported: **{inputs.metrics['split']}**. Every row was scored on the same clips; decision "
         "thresholds and calibration temperatures were learned on the same full dev split, and the best "

@@ -10,6 +10,7 @@ import pandas as pd
 
 from qwen_vad.data.store import BUILD_RECORD
 from qwen_vad.licences import UNKNOWN_LICENCE, Licence, checkpoint_licence, checkpoint_name
+from qwen_vad.models.stand_ins import checkpoint_loaded
 from qwen_vad.report.collect import ReportInputs, SystemRun
 from qwen_vad.report.load import from_repo
 from qwen_vad.scoring.systems import SYSTEMS
@@ -61,9 +62,11 @@ def scored_with(run: SystemRun) -> dict[str, str]:
     """What scored the clips (checkpoint or VAD) and its licence; an adapter is the base model's."""
     cfg = run.config
     if run.is_llm:
-        checkpoint = str(cfg.model.name_or_path)
+        checkpoint, requested = checkpoint_loaded(cfg.model), str(cfg.model.name_or_path)
         licence = checkpoint_licence(str(from_repo(checkpoint)))  # a relative folder is the repository's
         what = checkpoint_name(checkpoint)
+        if checkpoint != requested:
+            what += f" (tiny stand-in for {checkpoint_name(requested)})"
         if run.stage == "finetune" or cfg.model.adapter:
             what += " + LoRA adapter trained by this harness (the base model's licence applies)"
     else:

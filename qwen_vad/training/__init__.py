@@ -1,4 +1,4 @@
-"""LoRA fine-tuning of Qwen2-Audio on the A/B speech question (``python -m qwen_vad.finetune``).
+"""LoRA fine-tuning of an audio LLM (any family) on the A/B speech question (``python -m qwen_vad.finetune``).
 
 One job per module, in the order a training run uses them:
 

@@ -1,6 +1,6 @@
 """Training examples -> one batch of model inputs and labels.
 
-Built exactly as evaluation builds its batches (``build_model_inputs``: left padding, the
+Built exactly as evaluation builds its batches (the family's ``model_inputs``: left padding, the
 features the model's encoder path expects, positions counted from each row's first real token),
 plus the answer, the labels of ``loss.mode`` and, for training only, SpecAugment.
 """
@@ -13,10 +13,9 @@ import torch
 from transformers import ProcessorMixin
 
 from qwen_vad.decoding import left_padded_position_ids
-from qwen_vad.models.rendering import build_model_inputs
 from qwen_vad.training.examples import TrainingExample
 from qwen_vad.training.labels import ANSWER_POSITION, END_OF_TURN_POSITION, check_loss_mode, training_labels
-from qwen_vad.training.prompt_sampling import END_OF_TURN, PromptSampler
+from qwen_vad.training.prompt_sampling import PromptSampler
 from qwen_vad.training.specaugment import SpecAugment
 
 
@@ -33,8 +32,9 @@ class TrainingCollator:
         self.processor, self.prompts, self.loss_mode = processor, prompts, loss_mode
         self.specaugment = specaugment if specaugment is not None and specaugment.enabled else None
         self.short_clip_features = short_clip_features
+        self.family = prompts.family
         tokenizer = processor.tokenizer
-        self.end_of_turn_id = tokenizer.convert_tokens_to_ids(END_OF_TURN)
+        self.end_of_turn_id = tokenizer.convert_tokens_to_ids(prompts.end_of_turn)
         self.audio_token_id = tokenizer.convert_tokens_to_ids(processor.audio_token)
 
     def __call__(self, examples: Sequence[TrainingExample]) -> dict[str, torch.Tensor]:
@@ -43,7 +43,7 @@ class TrainingCollator:
             self.prompts.training_text(self.prompts.draw(generator), example.clip.is_speech)
             for generator, example in zip(generators, examples, strict=True)
         ]
-        inputs = build_model_inputs(
+        inputs = self.family.model_inputs(
             self.processor, [t.text for t in texts], [e.clip.audio for e in examples], self.short_clip_features, padding_side="left"
         )
         input_ids, attention_mask = inputs["input_ids"], inputs["attention_mask"]
@@ -65,6 +65,6 @@ class TrainingCollator:
         expected = torch.tensor(answer_ids, dtype=input_ids.dtype)
         if not torch.equal(input_ids[:, ANSWER_POSITION], expected) or not (input_ids[:, END_OF_TURN_POSITION] == self.end_of_turn_id).all():
             raise ValueError(
-                "the rendered training text does not end in [answer letter, <|im_end|>] as single tokens; "
+                f"the rendered training text does not end in [answer letter, {self.family.end_of_turn}] as single tokens; "
                 "this tokenizer merges the answer with its neighbours"
             )

@@ -18,8 +18,9 @@ from qwen_vad.analysis.metrics import classification_metrics
 from qwen_vad.config import DecodingConfig
 from qwen_vad.decoding import LLMScorer
 from qwen_vad.prompts import PromptTemplate
-from qwen_vad.scoring_run import is_speech_label, predictions_frame, score_clips
-from qwen_vad.thresholds import learn_threshold
+from qwen_vad.scoring.batches import score_clips
+from qwen_vad.scoring.predictions import is_speech_label, predictions_frame
+from qwen_vad.scoring.thresholds import learn_threshold
 
 # An unbiased two-way choice: the model answers SPEECH when it prefers the speech letter.
 OWN_ANSWER_THRESHOLD = 0.5

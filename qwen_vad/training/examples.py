@@ -24,7 +24,7 @@ from torch.utils.data import Dataset
 from qwen_vad import SPEECH
 from qwen_vad.audio.io import AudioError, load_audio
 from qwen_vad.errors import BadInputError
-from qwen_vad.scoring_run import is_speech_label
+from qwen_vad.scoring.predictions import is_speech_label
 
 log = logging.getLogger(__name__)
 

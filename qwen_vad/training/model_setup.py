@@ -1,7 +1,8 @@
-"""The model a fine-tuning run trains: Qwen2-Audio with LoRA adapters on its language model.
+"""The model a fine-tuning run trains: an audio LLM with LoRA adapters on its language model.
 
-Loaded by the evaluation's own loader (same dtype, device, 4-bit and short-clip encoder
-handling), then: gradient checkpointing, LoRA on the language model's projections (seeded),
+Loaded by the evaluation's own loader (same family, dtype, device, 4-bit and short-clip encoder
+handling), then: gradient checkpointing, LoRA on the language model's projections the family
+allows (seeded; qwen_vad.models.families.base.ModelFamily.lora_target_modules),
 chosen modules trained in full, and every trainable parameter in float32 so AdamW's updates are
 not rounded away in bf16 (the frozen weights stay in the loaded dtype; autocast runs the
 matmuls in bf16).
@@ -20,13 +21,10 @@ from transformers import PreTrainedModel, ProcessorMixin, set_seed
 from qwen_vad.config import Config, FinetuneConfig
 from qwen_vad.distributed import local_rank, world_size
 from qwen_vad.errors import ConfigError
+from qwen_vad.models.families import family_of
 from qwen_vad.models.loader import load_model, resolve_device
 
 log = logging.getLogger(__name__)
-
-# The language model's modules are named model.language_model.layers.<i>.<block>.<name>; the
-# audio encoder's (model.audio_tower.layers...) share q_proj/k_proj/v_proj and are not matched.
-LANGUAGE_MODEL_SCOPE = r"(.*\.)?language_model\..*\."
 
 
 def training_device(requested: str) -> str:
@@ -45,10 +43,15 @@ def load_trainable_model(cfg: Config, device: str) -> tuple[PeftModel, Processor
             "set model.adapter=null (evaluate an adapter with python -m qwen_vad.evaluate model.adapter=...)"
         )
     model, processor = load_model(dataclasses.replace(m, device=device))
+    family = family_of(model)
+    if not cfg.finetune.lora.target_modules:
+        raise ConfigError("finetune.lora.target_modules is empty: LoRA needs at least one module to adapt")
+    # The language model's modules only: the audio encoder's layers reuse q_proj/k_proj/v_proj.
+    targets = family.lora_target_modules(model, cfg.finetune.lora.target_modules)
     prepare_for_training(model, cfg.finetune.gradient_checkpointing, quantized=m.load_in_4bit)
     # LoRA's A matrices are drawn at random: the seed makes the adapter's start reproducible.
     set_seed(cfg.seed)
-    peft_model = get_peft_model(model, lora_config(cfg.finetune))
+    peft_model = get_peft_model(model, lora_config(cfg.finetune, targets))
     for parameter in peft_model.parameters():
         if parameter.requires_grad:
             parameter.data = parameter.data.float()
@@ -72,15 +75,13 @@ def prepare_for_training(model: PreTrainedModel, gradient_checkpointing: bool, q
         model.enable_input_require_grads()
 
 
-def lora_config(cfg: FinetuneConfig) -> PeftLoraConfig:
-    if not cfg.lora.target_modules:
-        raise ConfigError("finetune.lora.target_modules is empty: LoRA needs at least one module to adapt")
-    names = "|".join(sorted(set(cfg.lora.target_modules)))
+def lora_config(cfg: FinetuneConfig, target_modules: list[str]) -> PeftLoraConfig:
+    """``target_modules``: full module names (``ModelFamily.lora_target_modules``)."""
     return PeftLoraConfig(
         r=cfg.lora.r,
         lora_alpha=cfg.lora.alpha,
         lora_dropout=cfg.lora.dropout,
-        target_modules=rf"{LANGUAGE_MODEL_SCOPE}({names})",
+        target_modules=target_modules,
         modules_to_save=list(cfg.train_in_full) or None,
         bias="none",
     )

@@ -1,8 +1,8 @@
 """The prompt each training example is shown, and the answer it is trained to give.
 
-The text is the evaluation's own (``render_prompt``: the chat template up to
-``<|im_start|>assistant\\n``) followed by the answer letter and the end-of-turn token, so the
-model is trained on exactly the context it is scored in. With several templates (prompt
+The text is the evaluation's own (the family's ``render_prompt``: the chat template up to
+``<|im_start|>assistant\\n``) followed by the answer letter and the family's end-of-turn token,
+so the model is trained on exactly the context it is scored in. With several templates (prompt
 augmentation) each example draws one; the letter follows that template's mapping, so a prompt
 with swapped options teaches B for SPEECH.
 """
@@ -16,11 +16,8 @@ import torch
 from transformers import ProcessorMixin
 
 from qwen_vad.decoding import option_token_ids
-from qwen_vad.models.rendering import render_prompt
+from qwen_vad.models.families.base import ModelFamily
 from qwen_vad.prompts import AB_MODE, PromptTemplate
-
-# Qwen2-Audio's chat template closes every turn with this token; the assistant's turn too.
-END_OF_TURN = "<|im_end|>"
 
 
 @dataclass(frozen=True)
@@ -32,17 +29,20 @@ class TrainingText:
 class PromptSampler:
     """Draws a template per example, with the example's own generator."""
 
-    def __init__(self, processor: ProcessorMixin, templates: Sequence[PromptTemplate], system_prompt: str | None) -> None:
+    def __init__(
+        self, processor: ProcessorMixin, templates: Sequence[PromptTemplate], system_prompt: str | None, family: ModelFamily
+    ) -> None:
         if not templates:
             raise ValueError("fine-tuning needs at least one prompt template")
         for template in templates:
             if template.mode != AB_MODE:
                 raise ValueError(f"prompt {template.id!r} is open-ended; fine-tuning trains the A/B answer of ab prompts")
         tokenizer = processor.tokenizer
-        if tokenizer.convert_tokens_to_ids(END_OF_TURN) in (None, tokenizer.unk_token_id):
-            raise ValueError(f"the tokenizer has no {END_OF_TURN} token: not a Qwen2-Audio-Instruct chat model")
+        self.family, self.end_of_turn = family, family.end_of_turn
+        if tokenizer.convert_tokens_to_ids(self.end_of_turn) in (None, tokenizer.unk_token_id):
+            raise ValueError(f"the tokenizer has no {self.end_of_turn} token: not a {family.name} chat model")
         self.templates = list(templates)
-        self.rendered = [render_prompt(processor, t.text, system_prompt) for t in self.templates]
+        self.rendered = [family.render_prompt(processor, t.text, system_prompt) for t in self.templates]
         # (speech id, nonspeech id) per template; also checks each letter is one token.
         self.option_ids = [option_token_ids(tokenizer, t.speech_option, t.nonspeech_option, t.id) for t in self.templates]
 
@@ -55,7 +55,7 @@ class PromptSampler:
         letter = template.speech_option if is_speech else template.nonspeech_option
         speech_id, nonspeech_id = self.option_ids[template_index]
         return TrainingText(
-            text=f"{self.rendered[template_index]}{letter}{END_OF_TURN}",
+            text=f"{self.rendered[template_index]}{letter}{self.end_of_turn}",
             answer_token_id=speech_id if is_speech else nonspeech_id,
         )
 

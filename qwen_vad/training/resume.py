@@ -15,7 +15,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 from transformers.trainer_utils import get_last_checkpoint
 
-from qwen_vad.cli import config_yaml
+from qwen_vad.config import config_yaml
 from qwen_vad.config import Config
 from qwen_vad.errors import UserError
 from qwen_vad.runs import Run, find_runs, run_status
