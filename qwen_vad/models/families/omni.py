@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import ClassVar
 
-from transformers import PreTrainedModel, ProcessorMixin
+import torch
+from transformers import PretrainedConfig, PreTrainedModel, ProcessorMixin, Qwen2Tokenizer
 
 from qwen_vad.models.families.base import ModelFamily
+from qwen_vad.models.tiny import chat_generation_config, train_tokenizer, whisper_feature_extractor
 
 MEL_HOP_LENGTH = 160  # Whisper feature extractor: 10-ms hop at 16 kHz
 SILENT_FRAMES_AFTER = 2  # 320 samples of silence cover the STFT's 200-sample reach past the clip
@@ -73,9 +76,31 @@ def mel_frames(num_samples: int) -> int:
 class OmniThinkerFamily(ModelFamily):
     thinker_class: ClassVar[type[PreTrainedModel]]
     processor_class: ClassVar[type[ProcessorMixin]]
+    # The tiny stand-in's tokenizer (special tokens, chat template, named token roles) and sizes.
+    tiny_special_tokens: ClassVar[tuple[str, ...]]
+    tiny_chat_template: ClassVar[str]
+    tiny_named_tokens: ClassVar[dict[str, str]]
+    tiny: ClassVar[object]  # a dataclass of widths and depths
 
     def model_class(self) -> type[PreTrainedModel]:
         return self.thinker_class
 
     def load_processor(self, checkpoint: str) -> ProcessorMixin:
         return self.processor_class.from_pretrained(checkpoint)
+
+    def tiny_config(self, tokenizer: Qwen2Tokenizer) -> PretrainedConfig:
+        """The thinker config of the tiny stand-in, every token id from ``tokenizer``."""
+        raise NotImplementedError
+
+    def tiny_dimensions(self, size: str) -> dict[str, int]:
+        self.check_tiny_size(size)
+        return asdict(self.tiny)
+
+    def build_tiny(self, size: str, seed: int) -> tuple[PreTrainedModel, ProcessorMixin]:
+        self.check_tiny_size(size)
+        tokenizer = train_tokenizer(self.tiny_special_tokens, self.tiny_chat_template, self.tiny_named_tokens)
+        processor = self.processor_class(whisper_feature_extractor(), tokenizer, chat_template=self.tiny_chat_template)
+        torch.manual_seed(seed)
+        model = self.thinker_class(self.tiny_config(tokenizer))
+        model.generation_config = chat_generation_config(tokenizer)
+        return model.to(torch.bfloat16).eval(), processor

@@ -19,11 +19,11 @@ fine-tuning there wants model.load_in_4bit=true, which quantizes its language mo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
-import torch
 from torch import nn
 from transformers import (
+    PretrainedConfig,
     ProcessorMixin,
     Qwen2_5OmniProcessor,
     Qwen2_5OmniThinkerConfig,
@@ -32,7 +32,7 @@ from transformers import (
 )
 
 from qwen_vad.models.families.omni import AudioOnlyProcessor, OmniThinkerFamily, mel_frames, silence_padded_samples
-from qwen_vad.models.tiny import ENDOFTEXT, IM_END, IM_START, chat_generation_config, padded_vocab_size, train_tokenizer, whisper_feature_extractor
+from qwen_vad.models.tiny import ENDOFTEXT, IM_END, IM_START, padded_vocab_size
 
 MAX_MEL_FRAMES = 3000  # the stock processor cuts clips at 30 s
 
@@ -88,6 +88,7 @@ TINY = TinyDimensions()
 class Qwen2_5OmniFamily(OmniThinkerFamily):
     name = "qwen2_5_omni"
     thinker_class = Qwen2_5OmniThinkerForConditionalGeneration
+    tiny_special_tokens, tiny_chat_template, tiny_named_tokens, tiny = SPECIAL_TOKENS, CHAT_TEMPLATE, NAMED_TOKENS, TINY
     processor_class = AudioOnlyQwen2_5OmniProcessor
     default_system_prompt = (
         "You are Qwen, a virtual human developed by the Qwen Team, Alibaba Group, capable of perceiving "
@@ -108,18 +109,8 @@ class Qwen2_5OmniFamily(OmniThinkerFamily):
 
     # ------------------------------------------------------------------------- tiny stand-in
 
-    def tiny_dimensions(self, size: str) -> dict[str, int]:
-        self.check_tiny_size(size)
-        return asdict(TINY)
-
-    def build_tiny(self, size: str, seed: int) -> tuple[Qwen2_5OmniThinkerForConditionalGeneration, AudioOnlyQwen2_5OmniProcessor]:
-        self.check_tiny_size(size)
-        tokenizer = train_tokenizer(SPECIAL_TOKENS, CHAT_TEMPLATE, NAMED_TOKENS)
-        processor = AudioOnlyQwen2_5OmniProcessor(whisper_feature_extractor(), tokenizer, chat_template=CHAT_TEMPLATE)
-        torch.manual_seed(seed)
-        model = Qwen2_5OmniThinkerForConditionalGeneration(tiny_config(tokenizer))
-        model.generation_config = chat_generation_config(tokenizer)
-        return model.to(torch.bfloat16).eval(), processor
+    def tiny_config(self, tokenizer: Qwen2Tokenizer) -> PretrainedConfig:
+        return tiny_config(tokenizer)
 
 
 def tiny_config(tokenizer: Qwen2Tokenizer) -> Qwen2_5OmniThinkerConfig:

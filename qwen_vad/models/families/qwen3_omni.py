@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
-import torch
 from torch import nn
 from transformers import (
+    PretrainedConfig,
     ProcessorMixin,
     Qwen3OmniMoeProcessor,
     Qwen3OmniMoeThinkerConfig,
@@ -39,7 +39,7 @@ from transformers.processing_utils import OmniModalProcessorMixin
 
 from qwen_vad.models.families import base_model
 from qwen_vad.models.families.omni import AudioOnlyProcessor, OmniThinkerFamily, mel_frames, silence_padded_samples
-from qwen_vad.models.tiny import ENDOFTEXT, IM_END, IM_START, chat_generation_config, padded_vocab_size, train_tokenizer, whisper_feature_extractor
+from qwen_vad.models.tiny import ENDOFTEXT, IM_END, IM_START, padded_vocab_size
 
 SPECIAL_TOKENS = (
     IM_START, IM_END, "<|audio_start|>", "<|audio_end|>", "<|audio_pad|>",
@@ -101,6 +101,7 @@ TINY = TinyDimensions()
 class Qwen3OmniFamily(OmniThinkerFamily):
     name = "qwen3_omni"
     thinker_class = Qwen3OmniMoeThinkerForConditionalGeneration
+    tiny_special_tokens, tiny_chat_template, tiny_named_tokens, tiny = SPECIAL_TOKENS, CHAT_TEMPLATE, NAMED_TOKENS, TINY
     processor_class = AudioOnlyQwen3OmniMoeProcessor
     lora_modules_allowed = ATTENTION_PROJECTIONS  # see the module docstring
 
@@ -115,18 +116,8 @@ class Qwen3OmniFamily(OmniThinkerFamily):
 
     # ------------------------------------------------------------------------- tiny stand-in
 
-    def tiny_dimensions(self, size: str) -> dict[str, int]:
-        self.check_tiny_size(size)
-        return asdict(TINY)
-
-    def build_tiny(self, size: str, seed: int) -> tuple[Qwen3OmniMoeThinkerForConditionalGeneration, AudioOnlyQwen3OmniMoeProcessor]:
-        self.check_tiny_size(size)
-        tokenizer = train_tokenizer(SPECIAL_TOKENS, CHAT_TEMPLATE, NAMED_TOKENS)
-        processor = AudioOnlyQwen3OmniMoeProcessor(whisper_feature_extractor(), tokenizer, chat_template=CHAT_TEMPLATE)
-        torch.manual_seed(seed)
-        model = Qwen3OmniMoeThinkerForConditionalGeneration(tiny_config(tokenizer))
-        model.generation_config = chat_generation_config(tokenizer)
-        return model.to(torch.bfloat16).eval(), processor
+    def tiny_config(self, tokenizer: Qwen2Tokenizer) -> PretrainedConfig:
+        return tiny_config(tokenizer)
 
 
 def _downsampled(frames: int) -> int:
