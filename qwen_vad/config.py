@@ -196,6 +196,27 @@ class ModelConfig:
     # a hub id then loads <stand_in_dir>/<its family> instead, a local folder is used as it is
     # (qwen_vad.models.stand_ins). null: load name_or_path itself.
     stand_in_dir: Optional[str] = None
+    # Where the model runs (qwen_vad.scoring.backends): local (loaded in this process) | server
+    # (an OpenAI-compatible chat-completions server holds it: vLLM, or qwen_vad.models.serve;
+    # docs/serving.md). With server, this process loads only the tokenizer of name_or_path (for
+    # the option letters' token ids), and dtype, device, 4-bit and fast_encoder are the server's.
+    backend: str = "local"
+    # backend=server: the server's /v1 address, e.g. http://127.0.0.1:8000/v1 (vLLM's default port).
+    server_url: str = ""
+    # The model name the server serves (vLLM: the model argument, or --served-model-name; a LoRA
+    # adapter served with --lora-modules NAME=PATH: NAME). Empty: the only model GET /models lists.
+    server_model: str = ""
+    # Requests in flight at once: vLLM batches concurrent requests itself, so this is its batch.
+    server_concurrency: int = 16
+    # A 7B forward of one short clip takes well under a second; a hung server must not stall the run.
+    server_timeout_s: float = 120.0
+    # Transient failures (refused connection, timeout, HTTP 408/429/5xx, unreadable reply) are
+    # retried, waiting backoff_s, then twice as long each time: 2+4+8+16 s rides out a restart.
+    server_max_retries: int = 4
+    server_backoff_s: float = 2.0
+    # The environment variable holding the server's API key (vLLM --api-key), so the key never
+    # lands in config.yaml. Unset or empty: no Authorization header.
+    server_api_key_env: str = "QWEN_VAD_SERVER_API_KEY"
 
 
 @dataclass

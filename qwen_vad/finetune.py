@@ -34,6 +34,7 @@ from qwen_vad.models.families import family_of
 from qwen_vad.prompts import AB_MODE, load_prompt
 from qwen_vad.runs import Run
 from qwen_vad.scoring.protocol import score_and_record
+from qwen_vad.scoring.backends import require_local_model
 from qwen_vad.scoring.systems import make_scorer, require_llm
 from qwen_vad.training.collator import TrainingCollator
 from qwen_vad.training.dev_scoring import DevScorer
@@ -53,6 +54,7 @@ log = logging.getLogger("qwen_vad.finetune")
 def finetune(cfg: Config, run: Run, callbacks: Sequence[TrainerCallback] = ()) -> None:
     """Train the adapter, then score the evaluation set with it (``callbacks``: extra Trainer callbacks)."""
     require_llm(cfg, "finetune")  # the adapter is scored as evaluate.system's LLM
+    require_local_model(cfg.model, "finetune")  # training needs the model in this process, not on a server
     training, evaluation = open_training_set(cfg), open_evaluation_set(cfg)  # + cross-dataset leakage audit
     summary = train_adapter(cfg, run, training, evaluation, callbacks)
     release_training_memory()

@@ -33,7 +33,7 @@ class Optimizer(Protocol):
 
 
 @contextmanager
-def open_optimizer(cfg: OproConfig, seed: int, model: PreTrainedModel, processor: ProcessorMixin) -> Iterator[Optimizer]:
+def open_optimizer(cfg: OproConfig, seed: int, model: PreTrainedModel | None, processor: ProcessorMixin | None) -> Iterator[Optimizer]:
     """The configured optimizer, with whatever it needs (the scripted server) running meanwhile."""
     if cfg.optimizer == "openai":
         yield OpenAIChatOptimizer(cfg.openai, cfg.temperature, cfg.max_new_tokens)
@@ -44,6 +44,9 @@ def open_optimizer(cfg: OproConfig, seed: int, model: PreTrainedModel, processor
     elif cfg.optimizer == "hf":
         yield LazyHFOptimizer(cfg.hf, cfg.temperature, cfg.max_new_tokens, seed)
     elif cfg.optimizer == "self":
+        if model is None:
+            raise ConfigError("opro.optimizer=self proposes with the scorer's own model, but model.backend=server keeps it "
+                              "on the scoring server; use opro.optimizer=openai with that server or another one (docs/opro.md)")  # fmt: skip
         yield LocalChatOptimizer("self", model, processor.tokenizer, processor, cfg.temperature, cfg.max_new_tokens, seed)
     else:
         raise ConfigError(f"opro.optimizer must be one of {', '.join(OPTIMIZERS)}, got {cfg.optimizer!r}")

@@ -1,7 +1,8 @@
 """The end of a search: the chosen prompt evaluated like every other system, then published.
 
 The best prompt on dev is scored through the protocol every row of the comparison goes through
-(qwen_vad.scoring.protocol: ``LLMScorer`` + ``score_clips``, real per-clip latencies): on the
+(qwen_vad.scoring.protocol: the backend's scorer, ``LLMScorer`` in this process or the scoring
+server's, + ``score_clips``, real per-clip latencies): on the
 evaluation set's *full* dev split, where the threshold is learned (the search's dev subset only
 chose the prompt; a threshold learned on it would make A2 differ from A1 by a threshold effect
 even with the same prompt), and on the test split, once: the only time this stage reads test
@@ -22,7 +23,6 @@ import time
 from pathlib import Path
 
 from qwen_vad.config import Config
-from qwen_vad.decoding import LLMScorer
 from qwen_vad.opro.history import ScoredPrompt
 from qwen_vad.opro.reward import reward
 from qwen_vad.opro.session import SearchSession
@@ -30,6 +30,7 @@ from qwen_vad.prompts import PROMPT_SUFFIX, PromptTemplate, format_prompt_file, 
 from qwen_vad.runs import Run, repo_relative
 from qwen_vad.scoring.batches import ScoredClips
 from qwen_vad.scoring.protocol import score_and_record
+from qwen_vad.serving.run_answers import keep_answers_in_run
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,8 @@ def evaluate_final_prompt(
 ) -> tuple[dict[str, ScoredClips], dict]:
     """Score the full dev split and the test split with ``template``, learn the threshold on dev,
     write the evaluate outputs."""
-    scorer = LLMScorer(session.model, session.processor, template, cfg.decoding, session.system)
+    scorer = session.backend.scorer(template, cfg.decoding, session.system)
+    keep_answers_in_run(scorer, run)  # server answers, as the search's
     result = score_and_record(cfg, run, scorer, session.evaluation)
     return result.scored, result.threshold
 

@@ -1,12 +1,13 @@
 """``resume=true``: continue the latest interrupted opro run of the experiment in a new run folder.
 
 Run folders are never overwritten, so the new run copies what the old one had: its score cache
-(no prompt is scored again) and its history up to the last finished step, which the new run
-replays into its own history file. The interrupted step is redone; the optimizer replies it had
+(no prompt is scored again), the scoring server's answers with ``model.backend=server`` (no
+answered request is sent again, qwen_vad.serving.answer_log) and its history up to the last
+finished step, which the new run replays into its own history file. The interrupted step is redone; the optimizer replies it had
 already received are reused when the step's meta-prompt comes out the same. The settings that
 shape the search (seed, data, model, decoding, opro) must be those of the interrupted run, except
-the ones that cannot change its past (budgets, the optimizer's address, the output folder); a
-difference is an error naming the keys.
+the ones that cannot change its past (budgets, the optimizer's and the scoring server's
+address and connection, the output folder); a difference is an error naming the keys.
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ from qwen_vad.opro.history import HISTORY_FILE, read_events
 from qwen_vad.opro.score_cache import SCORE_CACHE_FILE
 from qwen_vad.opro.search import PendingStep
 from qwen_vad.runs import Run, find_runs, run_status
+from qwen_vad.serving.answer_log import ANSWERS_FILE
 from qwen_vad.settings import flat_settings
 
 # Keys (dotted prefixes) that shape the search, and those of them a resumed run may change.
 SEARCH_SETTINGS = ("seed", "data.", "model.", "decoding.", "opro.")
 CHANGEABLE_ON_RESUME = (
     "opro.openai.", "opro.hf.", "opro.max_steps", "opro.max_candidates", "opro.patience", "opro.optimized_dir",
+    "model.server_url", "model.server_concurrency", "model.server_timeout_s", "model.server_max_retries",
+    "model.server_backoff_s", "model.server_api_key_env",
 )  # fmt: skip
 
 
@@ -62,9 +66,11 @@ def check_same_search(previous: Path, cfg: Config) -> None:
 
 
 def carry_over(previous: Path, run: Run) -> tuple[list[dict], dict[int, PendingStep]]:
-    """Copy the score cache into ``run``; the events to replay and the unfinished step's replies."""
-    if (previous / SCORE_CACHE_FILE).is_file():
-        shutil.copyfile(previous / SCORE_CACHE_FILE, run.path(SCORE_CACHE_FILE))
+    """Copy the score cache (and the server's answers) into ``run``; the events to replay and the
+    unfinished step's replies."""
+    for name in (SCORE_CACHE_FILE, ANSWERS_FILE):
+        if (previous / name).is_file():
+            shutil.copyfile(previous / name, run.path(name))
     return replayable_events(read_events(previous / HISTORY_FILE))
 
 

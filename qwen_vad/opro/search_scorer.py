@@ -1,6 +1,7 @@
-"""The scores of prompts on the search's clips: the score cache first, the audio-cache scorer
-for the clips it lacks. Only the two search sets exist here (the train subset and dev); the
-test split is not among them, so the search cannot score it."""
+"""The scores of prompts on the search's clips: the score cache first, the backend's prompt
+scorer (the audio-cache scorer in this process, or the scoring server) for the clips it lacks.
+Only the two search sets exist here (the train subset and dev); the test split is not among
+them, so the search cannot score it."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import logging
 import numpy as np
 import pandas as pd
 
-from qwen_vad.opro.audio_cache import AudioCacheScorer
 from qwen_vad.opro.reward import reward
 from qwen_vad.opro.score_cache import ScoreCache
 from qwen_vad.prompts import PromptTemplate
+from qwen_vad.scoring.backends import PromptScorer
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +21,7 @@ SEARCH_SPLITS = ("train", "dev")
 
 
 class SearchScorer:
-    def __init__(self, scorer: AudioCacheScorer, cache: ScoreCache, clips: dict[str, pd.DataFrame], reward_lambda: float) -> None:
+    def __init__(self, scorer: PromptScorer, cache: ScoreCache, clips: dict[str, pd.DataFrame], reward_lambda: float) -> None:
         if set(clips) != set(SEARCH_SPLITS):
             raise ValueError(f"the search scores exactly the splits {SEARCH_SPLITS}, got {sorted(clips)}")
         self.scorer, self.cache, self.clips, self.reward_lambda = scorer, cache, clips, reward_lambda

@@ -1,6 +1,11 @@
 """Everything a search needs, set up once: the model (with the b4 adapter resolved), the search's
 clip sets with their audio, the score and audio caches, and the history (new or resumed).
 
+The model runs where ``model.backend`` says (qwen_vad.scoring.backends): in this process, where
+each clip's audio is encoded once for all prompts (qwen_vad.opro.audio_cache), or on a scoring
+server (docs/serving.md), which gets every prompt with the clip's audio and whose answers are
+kept in the run folder; the optimizer is its own endpoint either way.
+
 The search sets are a seeded, label-balanced subset of the training set's train split
 (``opro.train_subset_size``; ``train_data``, else the evaluation set's own train split) and of
 the evaluation set's dev split (``opro.dev_max_clips``, 0 = all). The final evaluation scores
@@ -21,15 +26,15 @@ from qwen_vad.audio.io import AudioError, load_audio
 from qwen_vad.adapter_source import resolve_model_config
 from qwen_vad.config import Config, ModelConfig
 from qwen_vad.data.datasets import Dataset, open_evaluation_set, open_training_set
-from qwen_vad.models.loader import load_model
-from qwen_vad.opro.audio_cache import AudioCacheScorer
 from qwen_vad.opro.history import HISTORY_FILE, History
 from qwen_vad.opro.resume import ResumeError, carry_over, check_same_search, interrupted_run
 from qwen_vad.opro.score_cache import SCORE_CACHE_FILE, ScoreCache, scorer_identity
 from qwen_vad.opro.search import PendingStep
 from qwen_vad.opro.search_scorer import SearchScorer
 from qwen_vad.runs import Run
+from qwen_vad.scoring.backends import LLMBackend, open_backend
 from qwen_vad.scoring.systems import llm_system_name
+from qwen_vad.serving.run_answers import keep_answers_in_run
 from qwen_vad.scoring.subsets import subset_clips
 
 log = logging.getLogger(__name__)
@@ -37,8 +42,9 @@ log = logging.getLogger(__name__)
 @dataclass
 class SearchSession:
     model_cfg: ModelConfig  # cfg.model with the adapter resolved
-    model: PreTrainedModel
-    processor: ProcessorMixin
+    backend: LLMBackend  # where the model runs (model.backend)
+    model: PreTrainedModel | None  # the model in this process; None when a server holds it
+    processor: ProcessorMixin | None
     system: str  # the predictions' system name
     evaluation: Dataset  # what the final prompt is scored on, like every row of the matrix
     history: History
@@ -54,11 +60,15 @@ def open_session(cfg: Config, run: Run) -> SearchSession:
     unreadable = [s["clip_id"] for s in skipped]
     clips = {split: frame[~frame["clip_id"].isin(unreadable)].reset_index(drop=True) for split, frame in clips.items()}
     history, pending = start_history(cfg, run, clips, skipped, model_cfg)  # copies the score cache when resuming
-    model, processor = load_model(model_cfg)
+    backend = open_backend(model_cfg)  # local: the model loaded here; server: reached, its tokenizer loaded
     identity = scorer_identity(model_cfg, cfg.decoding, f"{training.fingerprint}+{evaluation.fingerprint}")
     cache = ScoreCache(run.path(SCORE_CACHE_FILE), identity)
-    scorer = SearchScorer(AudioCacheScorer(model, processor, cfg.decoding, audio), cache, clips, cfg.opro.reward_lambda)
-    return SearchSession(model_cfg, model, processor, llm_system_name(model_cfg), evaluation, history, scorer, pending)
+    prompt_scorer = backend.prompt_scorer(cfg.decoding, audio)
+    keep_answers_in_run(prompt_scorer, run)  # server answers, carried over by a resumed run
+    scorer = SearchScorer(prompt_scorer, cache, clips, cfg.opro.reward_lambda)
+    return SearchSession(
+        model_cfg, backend, backend.model, backend.processor, llm_system_name(model_cfg), evaluation, history, scorer, pending
+    )
 
 
 def search_clip_sets(cfg: Config, training: Dataset, evaluation: Dataset) -> dict[str, pd.DataFrame]:

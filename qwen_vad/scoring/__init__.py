@@ -2,6 +2,7 @@
 
 - ``base``: the scorer protocol every system implements (``Scorer``, ``BatchScores``);
 - ``systems``: the registry of systems by name (``evaluate.system``): lazy factories, kind, label;
+- ``backends``: where the audio LLM runs (``model.backend``: in this process, or on a server);
 - ``subsets`` / ``batches``: which clips are scored, and the batch loop (audio loading, warm-up,
   per-clip latency, unreadable files skipped);
 - ``latency``: per-stage timing; ``thresholds``: the decision threshold learned on dev;

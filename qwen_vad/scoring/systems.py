@@ -101,16 +101,15 @@ def require_llm(cfg: Config, stage: str) -> None:
 
 
 def llm_scorer(cfg: Config) -> Scorer:
-    """The audio LLM: the experiment's model (an adapter resolved), its prompt and decoding."""
+    """The audio LLM: the experiment's model (an adapter resolved), its prompt and decoding,
+    scored where ``model.backend`` says (in this process, or through a server)."""
     from qwen_vad.adapter_source import resolve_model_config
-    from qwen_vad.decoding import LLMScorer
-    from qwen_vad.models.loader import load_model
     from qwen_vad.prompts import load_prompt
+    from qwen_vad.scoring.backends import open_backend
 
     model_cfg = resolve_model_config(cfg)
-    model, processor = load_model(model_cfg)
     template = load_prompt(cfg.decoding.prompt, optimized_dir=Path(cfg.opro.optimized_dir))
-    return LLMScorer(model, processor, template, cfg.decoding, llm_system_name(model_cfg))
+    return open_backend(model_cfg).scorer(template, cfg.decoding, llm_system_name(model_cfg))
 
 
 def llm_system_name(model: ModelConfig) -> str:
