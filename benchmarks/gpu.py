@@ -14,9 +14,12 @@ then a few runs or seconds) so the whole run stays inside its budget:
    with the share of the time spent in the forward pass and its TFLOP/s.
 2. The seed-descendant style (benchmarks/scoring_styles.py): stock path, ``generate`` of 128
    forced new tokens, one clip at a time, and the end-to-end ratio of the harness default to it.
-3. LoRA training samples/s and peak memory (bf16, both encoder paths), and 4-bit QLoRA when
+3. The input pipeline (benchmarks/input_pipeline.py): 1-s clips from wav files through the batch
+   loop at batch 8 and 32, audio read and inputs built inline vs in 4 DataLoader workers
+   (``evaluate.num_workers``): clips/s and the share of the wall time the GPU waits for input.
+4. LoRA training samples/s and peak memory (bf16, both encoder paths), and 4-bit QLoRA when
    bitsandbytes imports (the language model quantized to NF4 in place).
-4. The FLOP ceiling: useful FLOPs per clip ~ 2 x (parameters used per position) x positions,
+5. The FLOP ceiling: useful FLOPs per clip ~ 2 x (parameters used per position) x positions,
    against the rate this GPU's own bf16 matmul reaches (measured first) and its datasheet peak.
 
 Targets (H100/H200-class GPU): >= 200 clips/s scoring 1-s clips; >= 50x the seed-descendant

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import gc
+import tempfile
 import traceback
 import platform
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ import torch
 from benchmarks.common import write_result
 from benchmarks.gpu_model import GEOMETRIES, Geometry, ParameterCounts, build_random_model, parameter_counts
 from benchmarks.gpu_model import quantize_language_model_4bit
+from benchmarks.input_pipeline import compare_input_paths, write_clips
 from benchmarks.lora_training import add_lora, clip_durations, synthetic_examples, training_collator, training_step
 from benchmarks.memory import PeakMemory
 from benchmarks.scoring_styles import HARNESS_PROMPT, SEED_STYLE_PROMPT, SeedStyleScorer, encoder_path
@@ -26,6 +28,7 @@ from qwen_vad.models.rendering import render_prompt
 from qwen_vad.models.families.qwen2_audio import build_processor
 from qwen_vad.models.families import family_of
 from qwen_vad.prompts import load_prompt
+from qwen_vad.scoring.loading import GPU_INPUT_WORKERS
 
 SAMPLE_RATE = 16_000
 TARGET_CLIPS_PER_S_1S = 200.0  # H100/H200-class GPU, 1-s clips
@@ -54,6 +57,8 @@ class Profile:
     generate: TimeBox
     training: TimeBox
     training_batch: int
+    pipeline_clips: int  # 1-s clips scored from wav files, inline and with loader workers
+    pipeline_batch_sizes: tuple[int, ...]
     matmul_size: int
     budget_seconds: float  # whole run, model builds included
 
@@ -64,7 +69,7 @@ PROFILES = {
         scoring=TimeBox(warmup=1, min_runs=2, max_runs=50, min_seconds=2.0, max_seconds=5.0),
         generate=TimeBox(warmup=1, min_runs=2, max_runs=5, min_seconds=8.0, max_seconds=15.0),
         training=TimeBox(warmup=2, min_runs=3, max_runs=20, min_seconds=3.0, max_seconds=12.0),
-        training_batch=8, matmul_size=8192, budget_seconds=420.0,
+        training_batch=8, pipeline_clips=512, pipeline_batch_sizes=(8, 32), matmul_size=8192, budget_seconds=420.0,
     ),
     # One run of everything: the self-check proves the code paths, it measures nothing.
     "tiny": Profile(
@@ -72,12 +77,12 @@ PROFILES = {
         scoring=TimeBox(warmup=1, min_runs=1, max_runs=1, min_seconds=0.0, max_seconds=0.0),
         generate=TimeBox(warmup=1, min_runs=1, max_runs=1, min_seconds=0.0, max_seconds=0.0),
         training=TimeBox(warmup=1, min_runs=1, max_runs=1, min_seconds=0.0, max_seconds=0.0),
-        training_batch=2, matmul_size=256, budget_seconds=600.0,
+        training_batch=2, pipeline_clips=12, pipeline_batch_sizes=(4,), matmul_size=256, budget_seconds=600.0,
     ),
 }  # fmt: skip
 
 # Seconds a section needs at least (7b), below which it is skipped rather than cut short.
-SECTION_SECONDS = {"scoring_cell": 12.0, "seed_style": 25.0, "training_path": 20.0, "qlora": 60.0}
+SECTION_SECONDS = {"scoring_cell": 12.0, "seed_style": 25.0, "input_pipeline": 20.0, "training_path": 20.0, "qlora": 60.0}
 
 
 def run(geometry_name: str, device: str, out_dir: Path | None, dtype: torch.dtype | None = None) -> dict:
@@ -103,6 +108,7 @@ def run(geometry_name: str, device: str, out_dir: Path | None, dtype: torch.dtyp
     flops = FlopModel(counts, geometry)
     scoring = scoring_grid(model, processor, profile, flops, ceiling, device, sync, deadline, scale, guard)
     seed_style = guard("seed_style", seed_style_rates, model, processor, profile, sync, deadline, scale)
+    pipeline = guard("input_pipeline", input_pipeline, model, processor, profile, deadline, scale)
     training = {"lora": guard("lora", lora_training, model, processor, profile, device, dtype, False, deadline, scale)}
     del model
     release_memory(cuda)
@@ -123,6 +129,7 @@ def run(geometry_name: str, device: str, out_dir: Path | None, dtype: torch.dtyp
         "scoring": scoring,
         "seed_style": seed_style,
         "end_to_end": end_to_end,
+        "input_pipeline": pipeline,
         "training": training,
         "targets": targets(scoring, end_to_end, hardware, ceiling["tflops"], judged=geometry_name == "7b"),
         "failed": guard.failures,
@@ -280,6 +287,27 @@ def significant(value: float, digits: int = 4) -> float:
 def fraction_of(flop_rate: float, peak_tflops: float | str | None) -> float | str | None:
     """The rate as a fraction of a datasheet peak ("unknown peak" / None pass through)."""
     return round(flop_rate / (peak_tflops * 1e12), 4) if isinstance(peak_tflops, float) else peak_tflops
+
+
+# ------------------------------------------------------------------------------ input pipeline
+
+
+def input_pipeline(model, processor, profile: Profile, deadline, scale) -> dict:
+    """From wav files to scores through the batch loop, as ``evaluate`` runs (short-clip path,
+    length-grouped batches): inputs built inline vs in loader workers, and how much of the wall
+    time the GPU waits for its next batch (benchmarks/input_pipeline.py)."""
+    rows = []
+    with tempfile.TemporaryDirectory() as folder, encoder_path(model, short_clip=True):
+        clips = write_clips(Path(folder), noise_clips(1.0, profile.pipeline_clips, seed=2))
+        for batch in profile.pipeline_batch_sizes:
+            needed = SECTION_SECONDS["input_pipeline"] * scale
+            if not deadline.allows(needed):
+                rows.append({"batch_size": batch, "skipped": deadline.skip_reason(needed)})
+                continue
+            decoding = replace(DecodingConfig(), batch_size=batch)
+            scorer = LLMScorer(model, processor, load_prompt(HARNESS_PROMPT), decoding, system="gpu-benchmark")
+            rows.append({"batch_size": batch, **compare_input_paths(scorer, clips, Path(folder), GPU_INPUT_WORKERS)})
+    return {"clip_seconds": 1.0, "clips": profile.pipeline_clips, "workers": GPU_INPUT_WORKERS, "cases": rows}
 
 
 # ---------------------------------------------------------------------------------- seed style
@@ -447,6 +475,19 @@ def summary_lines(result: dict) -> list[str]:
     for row in seed.get("rates", []):
         rate = unmeasured(row) or f"{row['clips_per_s']} clips/s"
         lines.append(f"seed-descendant style ({seed['new_tokens']} tokens, batch 1), {row['clip_seconds']} s clips: {rate}")
+    pipeline = result["input_pipeline"]
+    if unmeasured(pipeline):
+        lines.append(f"input pipeline: {unmeasured(pipeline)}")
+    for case in pipeline.get("cases", []):
+        if unmeasured(case):
+            lines.append(f"input pipeline, batch {case['batch_size']}: {unmeasured(case)}")
+            continue
+        inline, workers = case["inline"], case["dataloader"]
+        lines.append(
+            f"input pipeline, batch {case['batch_size']}: inline {inline['clips_per_s']} clips/s "
+            f"(waiting for input {100 * inline['input_wait_share']:.0f} %), {workers['num_workers']} workers "
+            f"{workers['clips_per_s']} clips/s (waiting {100 * workers['input_wait_share']:.0f} %)"
+        )
     for name, section in result["training"].items():
         if unmeasured(section):
             lines.append(f"training {name}: {unmeasured(section)}")

@@ -13,6 +13,11 @@ model; built into checkpoints/mid on first use, ~1.3 GB).
 2. Encoder paths: the short-clip path vs the stock 30-s path with the same constrained scoring,
    1-s and 0.2-s clips, one batch size: clips/s both ways, their ratio (target >= 10x for 1-s
    clips) and the largest p_speech difference (the paths are exact up to float rounding).
+3. Input pipeline (benchmarks/input_pipeline.py): the harness default scoring 1-s clips from wav
+   files through the batch loop, audio read and inputs built inline vs in DataLoader workers:
+   clips/s and the share of the wall time the model waited for its next batch. On a shared
+   2-core CPU the workers take cores from the model itself, so expect little gain here; the GPU
+   figure is benchmarks/gpu.py's.
 
 The stock path costs ~2 TFLOP of encoder work per clip (~20 s on a shared 2-core CPU), so it
 runs once per case without a warm-up: a warm-up would cost as much and save milliseconds.
@@ -21,12 +26,15 @@ runs once per case without a warm-up: a warm-up would cost as much and save mill
 
 from __future__ import annotations
 
+import tempfile
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from benchmarks.common import write_result
+from benchmarks.input_pipeline import compare_input_paths, write_clips
 from benchmarks.scoring_styles import HARNESS_PROMPT, SEED_STYLE_PROMPT, SeedStyleScorer, encoder_path
 from benchmarks.timing import TimeBox, run_time_boxed
 from qwen_vad.audio.mix import centre_extract, peak_normalise
@@ -44,6 +52,8 @@ SEED_STYLE_CLIPS = 2
 NEW_TOKENS = 128
 ENCODER_PATH_BATCH = 2  # small: the stock path's ~20 s per clip is the benchmark's main cost
 TARGET_ENCODER_SPEEDUP_1S = 10.0
+PIPELINE_CLIPS = 4 * HARNESS_BATCH  # one warm-up batch, then three timed
+PIPELINE_WORKERS = 2
 FAST_BOX = TimeBox(warmup=1, min_runs=3, max_runs=3, min_seconds=0.0, max_seconds=120.0)
 STOCK_BOX = TimeBox(warmup=0, min_runs=1, max_runs=1, min_seconds=0.0, max_seconds=0.0)
 
@@ -105,6 +115,14 @@ def encoder_paths(model, processor) -> dict:
     return results
 
 
+def input_pipeline(model, processor) -> dict:
+    scorer = LLMScorer(model, processor, load_prompt(HARNESS_PROMPT), DecodingConfig(), system="mid")
+    with tempfile.TemporaryDirectory() as folder, encoder_path(model, short_clip=True):
+        clips = write_clips(Path(folder), speech_clips(1000, PIPELINE_CLIPS))
+        compared = compare_input_paths(scorer, clips, Path(folder), PIPELINE_WORKERS)
+    return {"clip_seconds": 1.0, "batch_size": HARNESS_BATCH, "clips": PIPELINE_CLIPS, **compared}
+
+
 def main() -> None:
     checkpoint = build_tiny_checkpoint(CHECKPOINT, size="mid", seed=0)
     model, processor = load_model(ModelConfig(name_or_path=str(checkpoint), dtype="fp32", device="cpu"))
@@ -115,6 +133,7 @@ def main() -> None:
             "torch_threads": torch.get_num_threads(),
             "end_to_end": end_to_end(model, processor),
             "encoder_paths": encoder_paths(model, processor),
+            "input_pipeline": input_pipeline(model, processor),
         },
     )
 

@@ -256,6 +256,11 @@ class EvaluateConfig:
     max_clips: int = 0
     # Batches scored once before timing starts, so latency excludes one-off start-up costs.
     warmup_batches: int = 1
+    # Background workers (torch DataLoader) reading audio and building the audio LLM's inputs
+    # ahead of its forward pass; 0 does it inline. null (automatic): 4 per process on a GPU,
+    # which then never waits for its next batch of short clips, and 0 on a CPU, where workers
+    # would take the cores the model itself runs on. VADs always read inline.
+    num_workers: Optional[int] = None
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,12 +9,14 @@ label with the shared answer normaliser.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 import torch
-from transformers import GenerationConfig, PreTrainedModel, ProcessorMixin
+from transformers import BatchFeature, GenerationConfig, PreTrainedModel, ProcessorMixin
 
 from qwen_vad.errors import ConfigError
 from qwen_vad import NONSPEECH, SPEECH
@@ -22,6 +24,7 @@ from qwen_vad.answers import UNKNOWN, read_answer
 from qwen_vad.config import DecodingConfig
 from qwen_vad.scoring.latency import Stopwatch
 from qwen_vad.models.families import family_of
+from qwen_vad.models.families.base import ModelFamily
 from qwen_vad.prompts import AB_MODE, GENERATE_MODE, PromptTemplate, swap_options
 from qwen_vad.scoring import BatchScores
 
@@ -67,8 +70,46 @@ def model_device(model: torch.nn.Module) -> torch.device:
     return next(model.parameters()).device
 
 
+@dataclass
+class PreparedInputs:
+    """A batch's model inputs, built on the CPU (a loader worker or the scoring loop itself)."""
+
+    inputs: list[BatchFeature]  # one per prompt order (two with swap_options), companions last
+    clip_samples: list[int]  # the caller's clips only
+    seconds: float  # building them: feature extraction and tokenization
+
+    def pin_memory(self) -> PreparedInputs:
+        """Page-locked copies (torch's DataLoader calls this with pin_memory=True): the copy to
+        the GPU can then run asynchronously."""
+        pinned = [BatchFeature({k: v.pin_memory() if isinstance(v, torch.Tensor) else v for k, v in i.items()}) for i in self.inputs]
+        return PreparedInputs(pinned, self.clip_samples, self.seconds)
+
+
+@dataclass
+class LLMInputBuilder:
+    """Builds a batch's inputs through the model family (its features, its companions) without
+    the model: picklable, so DataLoader workers can run it ahead of the forward pass."""
+
+    processor: ProcessorMixin
+    family: ModelFamily
+    texts: list[str]  # the rendered prompt of each order
+    short_clip: bool  # the features the model's encoder path takes
+
+    def __call__(self, clips: Sequence[np.ndarray]) -> PreparedInputs:
+        start = time.perf_counter()
+        samples = [np.asarray(c).size for c in clips]
+        # Companion clips the family needs come after the caller's: their rows are dropped.
+        batch = [*clips, *self.family.batch_companions(samples)]
+        inputs = [self.family.model_inputs(self.processor, [text] * len(batch), batch, self.short_clip) for text in self.texts]
+        return PreparedInputs(inputs, samples, time.perf_counter() - start)
+
+
 class LLMScorer:
-    """Scores clips with an audio LLM and one prompt template (see the module docstring)."""
+    """Scores clips with an audio LLM and one prompt template (see the module docstring).
+
+    Its work on a batch comes in two parts, so the batch loop (qwen_vad.scoring.batches) can run
+    the first in background workers: ``input_preparer()`` builds the inputs on the CPU, and
+    ``score_prepared`` runs the model; ``score`` does both in turn."""
 
     def __init__(
         self, model: PreTrainedModel, processor: ProcessorMixin, template: PromptTemplate, cfg: DecodingConfig, system: str
@@ -94,44 +135,46 @@ class LLMScorer:
         self.device = model_device(model)
         self.audio_token_id = self.family.audio_token_id(model)  # from the checkpoint's config
 
-    def inputs(self, text: str, clips: Sequence[np.ndarray]):
-        """The batch for ``clips``, followed by any companion clips the family needs (their rows
-        come last: callers keep the first ``len(clips)`` rows of what the model returns)."""
-        short_clip = self.family.uses_short_clip_encoder(self.model)
-        batch = [*clips, *self.family.batch_companions([np.asarray(c).size for c in clips])]
-        return self.family.model_inputs(self.processor, [text] * len(batch), batch, short_clip).to(self.device)
+    def input_preparer(self) -> LLMInputBuilder:
+        """What builds a batch's inputs on the CPU (generate mode asks in the first order only)."""
+        texts = self.texts[:1] if self.gives_labels else self.texts
+        return LLMInputBuilder(self.processor, self.family, texts, self.family.uses_short_clip_encoder(self.model))
 
-    def audio_token_counts(self, inputs, clips: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+    def score(self, clips: Sequence[np.ndarray]) -> BatchScores:
+        return self.score_prepared(self.input_preparer()(clips))
+
+    def audio_token_counts(self, inputs, clip_samples: Sequence[int]) -> dict[str, np.ndarray]:
         """Audio placeholder tokens each row carries, and how many its clip's length calls for."""
         return {
-            "audio_tokens": (inputs["input_ids"][: len(clips)] == self.audio_token_id).sum(dim=1).cpu().numpy(),
-            "expected_audio_tokens": np.array([self.family.expected_audio_tokens(self.model, np.asarray(c).size) for c in clips]),
+            "audio_tokens": (inputs["input_ids"][: len(clip_samples)] == self.audio_token_id).sum(dim=1).cpu().numpy(),
+            "expected_audio_tokens": np.array([self.family.expected_audio_tokens(self.model, n) for n in clip_samples]),
         }
 
     @torch.inference_mode()
-    def score(self, clips: Sequence[np.ndarray]) -> BatchScores:
+    def score_prepared(self, prepared: PreparedInputs) -> BatchScores:
         watch = Stopwatch(cuda=self.device.type == "cuda")
+        watch.seconds["feature_extraction"] += prepared.seconds
+        with watch.stage("feature_extraction"):  # + the copy to the device (asynchronous from pinned memory)
+            orders = [inputs.to(self.device, non_blocking=True) for inputs in prepared.inputs]
         if self.gives_labels:
-            return self._generate(clips, watch)
-        per_order = []
-        for text, (speech_id, nonspeech_id) in zip(self.texts, self.option_ids, strict=True):
-            with watch.stage("feature_extraction"):
-                inputs = self.inputs(text, clips)
+            return self._generate(orders[0], prepared.clip_samples, watch)
+        n, per_order = len(prepared.clip_samples), []
+        for inputs, (speech_id, nonspeech_id) in zip(orders, self.option_ids, strict=True):
             with watch.stage("forward"):
                 logits = self.model(**inputs, position_ids=left_padded_position_ids(inputs["attention_mask"])).logits
             with watch.stage("post_processing"):
-                per_order.append(option_probability(logits[: len(clips), -1, :], speech_id, nonspeech_id, self.cfg.temperature))
+                per_order.append(option_probability(logits[:n, -1, :], speech_id, nonspeech_id, self.cfg.temperature))
         # With swap_options the two orders' p_speech are averaged: a letter bias cancels out.
-        return BatchScores(p_speech=np.mean(per_order, axis=0), seconds=dict(watch.seconds), **self.audio_token_counts(inputs, clips))
+        return BatchScores(
+            p_speech=np.mean(per_order, axis=0), seconds=dict(watch.seconds), **self.audio_token_counts(orders[-1], prepared.clip_samples)
+        )
 
-    def _generate(self, clips: Sequence[np.ndarray], watch: Stopwatch) -> BatchScores:
-        template, text = self.templates[0], self.texts[0]
-        with watch.stage("feature_extraction"):
-            inputs = self.inputs(text, clips)
+    def _generate(self, inputs: BatchFeature, clip_samples: Sequence[int], watch: Stopwatch) -> BatchScores:
+        template, n = self.templates[0], len(clip_samples)
         with watch.stage("forward"), greedy_generation_config(self.model, self.cfg.max_new_tokens) as settings:
             output = self.model.generate(**inputs, generation_config=settings)
         with watch.stage("post_processing"):
-            new_tokens = output[: len(clips), inputs["input_ids"].shape[1] :]
+            new_tokens = output[:n, inputs["input_ids"].shape[1] :]
             answers = self.processor.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
             readings = [read_answer(a, template) for a in answers]
         return BatchScores(
@@ -140,7 +183,7 @@ class LLMScorer:
             answers=answers,
             labels=[r.label for r in readings],
             answer_rules=[r.rule for r in readings],
-            **self.audio_token_counts(inputs, clips),
+            **self.audio_token_counts(inputs, clip_samples),
         )
 
 

@@ -10,7 +10,8 @@ model.adapter=<run>/adapter`` would (qwen_vad.scoring.protocol: threshold learne
 dev split), writing ``predictions.parquet`` and ``metrics.json`` (with the dev curve).
 
 Multi-GPU (or multi-process CPU) data parallel: ``accelerate launch -m qwen_vad.finetune exp=...``;
-see docs/finetuning.md for the launch commands, 24-GB settings and DeepSpeed/FSDP configs.
+see docs/finetuning.md for the launch commands, 24-GB settings and DeepSpeed/FSDP configs. The
+final scoring is then shared out among the processes too (qwen_vad.scoring.protocol).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from transformers import ProcessorMixin, TrainerCallback
 from qwen_vad.errors import ConfigError
 from qwen_vad.cli import stage_main
 from qwen_vad.config import Config
-from qwen_vad.distributed import is_main_process
+from qwen_vad.distributed import is_main_process, wait_for_all_ranks
 from qwen_vad.data.datasets import Dataset, open_evaluation_set, open_training_set
 from qwen_vad.models.families import family_of
 from qwen_vad.prompts import AB_MODE, load_prompt
@@ -58,9 +59,10 @@ def finetune(cfg: Config, run: Run, callbacks: Sequence[TrainerCallback] = ()) -
     training, evaluation = open_training_set(cfg), open_evaluation_set(cfg)  # + cross-dataset leakage audit
     summary = train_adapter(cfg, run, training, evaluation, callbacks)
     release_training_memory()
-    if is_main_process():  # the other ranks' work ends with training
-        scoring_cfg = with_adapter(cfg, run.path(ADAPTER_FOLDER))
-        score_and_record(scoring_cfg, run, make_scorer(scoring_cfg), evaluation, {"training": summary})
+    # Every rank scores its share of the evaluation set with the adapter rank 0 saved; rank 0 writes.
+    wait_for_all_ranks()
+    scoring_cfg = with_adapter(cfg, run.path(ADAPTER_FOLDER))
+    score_and_record(scoring_cfg, run, make_scorer(scoring_cfg), evaluation, {"training": summary})
 
 
 def train_adapter(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +17,7 @@ from qwen_vad.cli import compose_config, execute_stage
 from qwen_vad.data.__main__ import build
 from qwen_vad.data.manifest import MANIFEST_CSV, MANIFEST_PARQUET, read_manifest
 from qwen_vad.evaluate import evaluate
+from qwen_vad.runs import find_runs, run_status
 from qwen_vad.scoring.predictions import is_speech_label
 from qwen_vad.scoring.thresholds import learn_threshold
 
@@ -114,3 +117,46 @@ def test_a1_command_scores_with_the_tiny_checkpoint(workspace: Path, tiny_checkp
     assert predictions["p_speech"].nunique() > 1
     env = json.loads((run_dir / "env.json").read_text())
     assert env["device"]["torch_loaded"] and env["packages"]["transformers"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_two_process_evaluate_gives_the_single_process_predictions(workspace: Path, tiny_checkpoint: Path) -> None:
+    model = [f"model.name_or_path={tiny_checkpoint}", "model.dtype=fp32", "model.device=cpu", "decoding.batch_size=2"]
+    single_run = run_evaluate(workspace, "a1", *model)
+    single = pd.read_parquet(single_run.path("predictions.parquet"))
+    results = workspace / "two_process"
+    # accelerate's --multi_gpu is its torchrun launcher: on a machine without GPUs, two CPU
+    # processes over gloo. Each rank also reads its batches in two DataLoader workers.
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+        "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(free_port()),
+        "-m", "qwen_vad.evaluate", "exp=a1", *DATA, f"paths.data_dir={workspace}/data", f"paths.results_dir={results}",
+        *model, "evaluate.num_workers=2",
+    ]  # fmt: skip
+    out = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert out.returncode == 0, out.stderr[-3000:]
+    runs = find_runs(results, "evaluate", "a1", status=None)
+    assert len(runs) == 1 and run_status(runs[0]) == "done", "both ranks share one run folder"
+    run = runs[0]
+    assert (run / "log.txt").is_file() and (run / "log.rank1.txt").is_file()
+    parallel = pd.read_parquet(run / "predictions.parquet")
+
+    # Same rows in the same order, the same scores; each clip scored by one rank, both ranks busy.
+    timed = [c for c in parallel.columns if c.endswith("_ms")]
+    assert list(parallel.columns) == list(single.columns)
+    pd.testing.assert_frame_equal(parallel.drop(columns=[*timed, "rank", "p_speech"]), single.drop(columns=[*timed, "rank", "p_speech"]))
+    assert (parallel["p_speech"] - single["p_speech"]).abs().max() <= 1e-5
+    assert set(single["rank"]) == {0} and set(parallel["rank"]) == {0, 1}
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert set(metrics["latency_ms_by_rank"]) == {"0", "1"} and metrics["latency_ms_by_rank"]["1"]["total"]["p50"] > 0
+    for split in ("dev", "test"):
+        loops = metrics["scoring_loop"][split]
+        assert [loop["rank"] for loop in loops] == [0, 1] and all(loop["input_workers"] == 2 for loop in loops)
+        assert sum(loop["clips"] for loop in loops) == metrics["clips"][split]
+    assert json.loads((run / "threshold.json").read_text()) == json.loads(single_run.path("threshold.json").read_text())

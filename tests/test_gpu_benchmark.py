@@ -60,6 +60,13 @@ def test_tiny_self_check_runs_every_path_and_writes_the_json(tmp_path) -> None:
     ratios = result["end_to_end"]["ratios"]
     assert len(ratios) == len(profile.clip_seconds) * len(profile.batch_sizes) and all(r["ratio"] > 0 for r in ratios)
 
+    pipeline = result["input_pipeline"]
+    assert [case["batch_size"] for case in pipeline["cases"]] == list(profile.pipeline_batch_sizes)
+    for case in pipeline["cases"]:  # the same inputs either way, built inline or by loader workers
+        assert case["inline"]["num_workers"] == 0 and case["dataloader"]["num_workers"] == pipeline["workers"] > 0
+        assert all(case[path]["clips_per_s"] > 0 and 0 <= case[path]["input_wait_share"] < 1 for path in ("inline", "dataloader"))
+        assert case["max_abs_p_speech_difference"] <= 1e-5
+
     lora = result["training"]["lora"]
     for path in ("fast_encoder", "stock_30s"):
         assert lora[path]["samples_per_s"] > 0 and lora[path]["losses_finite"]

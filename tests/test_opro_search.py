@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -59,6 +60,7 @@ def search_args(root: Path, base_url: str, tiny_checkpoint: Path, *extra: str, r
     return [
         "exp=smoke", *DATA, f"paths.data_dir={root}/data", f"paths.results_dir={root}/{results}",
         f"model.name_or_path={tiny_checkpoint}", "evaluate.warmup_batches=0",
+        "decoding.batch_size=4",  # several batches per split: a two-process run shares every split out
         "opro.optimizer=openai", f"opro.openai.base_url={base_url}", "opro.openai.max_retries=1",
         "opro.openai.backoff_s=0.01", "opro.openai.timeout_s=30", "opro.seed_prompts=[baseline,question]",
         "opro.candidates_per_step=3", "opro.max_steps=2", f"opro.optimized_dir={root}/optimized/{results}", *extra,
@@ -268,3 +270,38 @@ def test_b4_takes_the_adapter_of_the_latest_finetune_run_of_its_seed(
     without = json.loads(reference.path(SCORE_CACHE_FILE).read_text().splitlines()[0])
     assert with_adapter["clip_ids"] == without["clip_ids"] and with_adapter["key"] != without["key"]
     assert with_adapter["p_speech"] != without["p_speech"]
+
+
+def test_two_processes_search_as_one(workspace: Path, reference: Run, server: ScriptedOptimizerServer, tiny_checkpoint: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    # accelerate's --multi_gpu is its torchrun launcher: on a machine without GPUs, two CPU
+    # processes over gloo; each scores its share of every prompt's clips.
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+        "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(port),
+        "-m", "qwen_vad.opro", *search_args(workspace, server.base_url, tiny_checkpoint, results="two_process"),
+    ]  # fmt: skip
+    requests_before = len(server.requests)
+    out = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert out.returncode == 0, out.stderr[-3000:]
+    (run_dir,) = (workspace / "two_process" / "opro" / "smoke").iterdir()  # one run folder for both ranks
+    assert run_status(run_dir) == "done" and (run_dir / "log.rank1.txt").is_file()
+
+    # The optimizer was asked once per step (by rank 0), and the search took the same steps.
+    events, expected = read_events(run_dir / HISTORY_FILE), read_events(reference.path(HISTORY_FILE))
+    assert len(server.requests) - requests_before == sum(e["event"] == "meta_prompt" for e in expected)
+    assert search_events(run_dir) == search_events(reference.dir)
+    assert [e["event"] for e in events] == [e["event"] for e in expected], "each event written once"
+    assert [e for e in events if e["event"] == "meta_prompt"] == [e for e in expected if e["event"] == "meta_prompt"]
+    cached = (run_dir / SCORE_CACHE_FILE).read_text().splitlines()
+    assert len(cached) == len(reference.path(SCORE_CACHE_FILE).read_text().splitlines())
+
+    # The final scoring: the single process's predictions, shared out among both ranks.
+    parallel, single = pd.read_parquet(run_dir / "predictions.parquet"), pd.read_parquet(reference.path("predictions.parquet"))
+    assert parallel["clip_id"].tolist() == single["clip_id"].tolist() and set(parallel["rank"]) == {0, 1}
+    assert (parallel["p_speech"] - single["p_speech"]).abs().max() <= 1e-5
+    assert (parallel["pred"] == single["pred"]).all()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["opro"]["searched_prompt_id"] == events[-1]["searched_prompt_id"] and set(metrics["latency_ms_by_rank"]) == {"0", "1"}

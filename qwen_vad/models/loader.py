@@ -25,6 +25,7 @@ from transformers import BitsAndBytesConfig, PreTrainedModel, ProcessorMixin
 from transformers.utils import cached_file, is_bitsandbytes_available
 
 from qwen_vad.config import ModelConfig
+from qwen_vad.distributed import process_device
 from qwen_vad.errors import UserError
 from qwen_vad.models.families import family_for_model_type, family_named, remember_family
 from qwen_vad.models.families.base import ModelFamily
@@ -58,7 +59,8 @@ def load_model(cfg: ModelConfig) -> tuple[PreTrainedModel | PeftModel, Processor
         family: the model family, or None to read it from the checkpoint's config.json.
         dtype: "bf16", "fp16" or "fp32". On CPU bf16 works but is slow and less precise; fp32 is
             the sane choice there. What is asked for is what is loaded.
-        device: "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N".
+        device: "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N"; under a
+            multi-process launch "auto" and "cuda" mean the process's own GPU (cuda:LOCAL_RANK).
         attn_implementation: "sdpa" (default), "eager" or "flash_attention_2".
         adapter: a PEFT LoRA folder (holding adapter_config.json) to load on top, or None
             (``adapter_from_finetune`` is resolved before, by qwen_vad.adapter_source).
@@ -76,7 +78,7 @@ def load_model(cfg: ModelConfig) -> tuple[PreTrainedModel | PeftModel, Processor
         )
     if cfg.dtype not in TORCH_DTYPES:
         raise ModelLoadError(f"unknown dtype {cfg.dtype!r}; choose one of {sorted(TORCH_DTYPES)}")
-    device = resolve_device(cfg.device)
+    device = process_device(resolve_device(cfg.device))  # each data-parallel process on its own GPU
     if cfg.load_in_4bit:
         _check_four_bit_possible(device)
     if cfg.adapter is not None:

@@ -75,7 +75,8 @@ class CheckpointEngine:
     def answer(self, request: wire.ChatRequest) -> dict:
         with self._lock:
             scorer = self.scorer(request)
-            inputs = scorer.inputs(scorer.texts[0], [request.clip])
+            # The request's order only (a server request never swaps); row 0 is its clip.
+            inputs = scorer.input_preparer()([request.clip]).inputs[0].to(scorer.device)
             prompt_tokens = int(inputs["attention_mask"][0].sum())  # row 0: the clip (companion rows follow)
             if request.max_tokens == 1:
                 logits = self.model(**inputs, position_ids=left_padded_position_ids(inputs["attention_mask"])).logits[0, -1].float()

@@ -3,12 +3,16 @@
 An optimizer LLM reads the best prompts so far with their scores and proposes new ones; the
 audio LLM scores them on a train subset, the best are re-scored on dev, and the best prompt on
 dev is evaluated once on test and written to ``prompts/optimized/<exp>.txt``.
+
+``torchrun --nproc_per_node N -m qwen_vad.opro exp=a2`` (or ``accelerate launch``) shares the
+scoring out among N processes; the search, its history and its result are those of one process.
 """
 
 from __future__ import annotations
 
 from qwen_vad.cli import stage_main
 from qwen_vad.config import Config
+from qwen_vad.distributed import is_main_process
 from qwen_vad.opro.backends import open_optimizer
 from qwen_vad.opro.final import evaluate_final_prompt, publish, published_template
 from qwen_vad.opro.search import Search
@@ -24,7 +28,8 @@ def opro(cfg: Config, run: Run) -> None:
         best = Search(cfg.opro, cfg.seed, session.history, session.scorer, optimizer, session.pending).run()
     template = published_template(best, run)
     scored, threshold = evaluate_final_prompt(cfg, run, session, template)  # threshold on dev, test scored once
-    publish(cfg, run, session, best, template, scored, threshold)  # prompts/optimized/<exp>.txt, metrics.json
+    if is_main_process():  # every rank searched and scored alike; one publishes
+        publish(cfg, run, session, best, template, scored, threshold)  # prompts/optimized/<exp>.txt, metrics.json
 
 
 main = stage_main("opro")(opro)

@@ -23,6 +23,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qwen_vad.distributed import is_main_process
 from qwen_vad.opro.candidates import normalize_prompt
 from qwen_vad.prompts import AB_MODE, PromptTemplate
 
@@ -121,15 +122,17 @@ class SearchState:
 
 
 class History:
-    """The history file of one run and the state it implies; ``record`` does both at once."""
+    """The history file of one run and the state it implies; ``record`` does both at once. Under
+    a multi-process launch every rank applies every event and rank 0 alone writes the file."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.state = SearchState()
 
     def record(self, event: dict) -> None:
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(event, allow_nan=False) + "\n")
+        if is_main_process():
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(event, allow_nan=False) + "\n")
         self.state.apply(event)
 
 

@@ -4,7 +4,8 @@ The key is (prompt text and letter mapping, scorer identity, dataset fingerprint
 identity holds what changes the numbers (model, adapter, dtype, 4-bit, system prompt,
 temperature, swapped-order averaging), and the fingerprint is the dataset's build record, so a
 rebuilt dataset never reuses old scores. Entries are appended to a JSON-lines file in the run
-folder, which a resumed run copies and reads back.
+folder, which a resumed run copies and reads back (rank 0 writes it; under a multi-process
+launch every rank keeps the same scores in memory).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from qwen_vad.config import DecodingConfig, ModelConfig
+from qwen_vad.distributed import is_main_process
 from qwen_vad.prompts import PromptTemplate
 
 SCORE_CACHE_FILE = "score_cache.jsonl"
@@ -68,6 +70,8 @@ class ScoreCache:
         key = cache_key(template, self.identity)
         values = [float(p) for p in p_speech]
         self._scores.setdefault(key, {}).update(zip(clip_ids, values))
+        if not is_main_process():
+            return
         entry = {"key": key, "prompt_id": template.id, "clip_ids": list(clip_ids), "p_speech": values}
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(entry) + "\n")

@@ -9,7 +9,9 @@ dev. The search stops at ``max_steps``, at ``max_candidates`` scored proposals, 
 ``patience`` steps without a better dev score; the best prompt on dev wins.
 
 Every change of state goes through ``History.record`` (see qwen_vad.opro.history), which is
-what lets a resumed run replay it.
+what lets a resumed run replay it. Under a multi-process launch every rank runs this loop:
+rank 0 alone asks the optimizer and shares its replies, every rank scores its share of each
+prompt's clips and gets all the scores, so every rank takes the same steps.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 
 from qwen_vad.errors import ConfigError
 from qwen_vad.config import OproConfig
+from qwen_vad.distributed import share_from_main
 from qwen_vad.opro.backends import Optimizer
 from qwen_vad.opro.candidates import PROMPT_CLOSE, PROMPT_OPEN, extract_proposals, make_candidate
 from qwen_vad.opro.exemplars import pick_exemplars
@@ -150,7 +153,8 @@ class Search:
             log.info("step %d: reusing the %d replies of the interrupted run", step, len(pending.outputs))
             return pending.outputs[: self.cfg.candidates_per_step]
         try:
-            return self.optimizer.propose(meta_prompt, self.cfg.candidates_per_step, step)
+            # Asked once (rank 0); a failure reaches every rank.
+            return share_from_main(lambda: self.optimizer.propose(meta_prompt, self.cfg.candidates_per_step, step))
         except OptimizerError as err:
             self.history.record({"event": "optimizer_error", "step": step, "error": str(err)})
             raise

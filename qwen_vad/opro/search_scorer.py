@@ -1,7 +1,9 @@
 """The scores of prompts on the search's clips: the score cache first, the backend's prompt
 scorer (the audio-cache scorer in this process, or the scoring server) for the clips it lacks.
 Only the two search sets exist here (the train subset and dev); the test split is not among
-them, so the search cannot score it."""
+them, so the search cannot score it. Under a multi-process launch each rank scores its share of
+the batches and every rank gets every score (qwen_vad.scoring.sharding), so all ranks hold the
+same cache and take the same decisions."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from qwen_vad.opro.reward import reward
 from qwen_vad.opro.score_cache import ScoreCache
 from qwen_vad.prompts import PromptTemplate
 from qwen_vad.scoring.backends import PromptScorer
+from qwen_vad.scoring.sharding import score_across_ranks
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +39,8 @@ class SearchScorer:
         clip_ids = self.clips[split]["clip_id"].tolist()
         missing = self.cache.missing(template, clip_ids)
         if missing:
-            self.cache.store(template, missing, self.scorer.score(template, missing))
+            scores = score_across_ranks(lambda ids: self.scorer.score(template, ids), missing, self.scorer.decoding.batch_size)
+            self.cache.store(template, missing, scores)
         return self.cache.lookup(template, clip_ids)
 
     def score(self, template: PromptTemplate, split: str) -> float:

@@ -26,6 +26,7 @@ from qwen_vad.audio.io import AudioError, load_audio
 from qwen_vad.adapter_source import resolve_model_config
 from qwen_vad.config import Config, ModelConfig
 from qwen_vad.data.datasets import Dataset, open_evaluation_set, open_training_set
+from qwen_vad.distributed import share_from_main
 from qwen_vad.opro.history import HISTORY_FILE, History
 from qwen_vad.opro.resume import ResumeError, carry_over, check_same_search, interrupted_run
 from qwen_vad.opro.score_cache import SCORE_CACHE_FILE, ScoreCache, scorer_identity
@@ -59,7 +60,8 @@ def open_session(cfg: Config, run: Run) -> SearchSession:
     audio, skipped = load_search_audio(clips, {"train": training.folder, "dev": evaluation.folder})
     unreadable = [s["clip_id"] for s in skipped]
     clips = {split: frame[~frame["clip_id"].isin(unreadable)].reset_index(drop=True) for split, frame in clips.items()}
-    history, pending = start_history(cfg, run, clips, skipped, model_cfg)  # copies the score cache when resuming
+    # Rank 0 starts (or resumes) the history and copies the score cache; every rank gets the state.
+    history, pending = share_from_main(lambda: start_history(cfg, run, clips, skipped, model_cfg))
     backend = open_backend(model_cfg)  # local: the model loaded here; server: reached, its tokenizer loaded
     identity = scorer_identity(model_cfg, cfg.decoding, f"{training.fingerprint}+{evaluation.fingerprint}")
     cache = ScoreCache(run.path(SCORE_CACHE_FILE), identity)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -36,3 +36,20 @@ class Scorer(Protocol):
     template: PromptTemplate | None
 
     def score(self, clips: Sequence[np.ndarray]) -> BatchScores: ...
+
+
+class PreparingScorer(Scorer, Protocol):
+    """A scorer whose CPU work on a batch (features, tokens) can run apart from its model: the
+    batch loop then has loader workers build each batch's inputs while the model scores the one
+    before (qwen_vad.scoring.loading). ``score(clips)`` must equal
+    ``score_prepared(input_preparer()(clips))``. A scorer without these two methods (a VAD, a
+    remote server) is scored through ``score`` with its audio read inline."""
+
+    def input_preparer(self) -> Callable[[Sequence[np.ndarray]], Any]:
+        """Builds a batch's inputs from its waveforms on the CPU; picklable (no model inside),
+        since it runs in worker processes. What it returns may offer ``pin_memory()``."""
+        ...
+
+    def score_prepared(self, prepared: Any) -> BatchScores:
+        """Score a batch from what the preparer built (its ``seconds`` include the preparing)."""
+        ...

@@ -9,8 +9,13 @@ both are the same seeded subsets for every row (drawn with ``data.seed``, not th
 The run folder gets ``predictions.parquet``, ``threshold.json``, ``skipped_clips.csv``,
 ``prompt.txt`` (the prompt an LLM was asked) and ``metrics.json`` (the system and its kind,
 metrics per split, clips scored and skipped per split, the dataset's fingerprint, latency,
-input warnings). The evaluate, finetune and opro stages all end here. The system's kind (llm |
-vad) is that of ``evaluate.system`` in the systems registry (qwen_vad.scoring.systems).
+input warnings, latency per rank and the scoring loop's timing). The evaluate, finetune and opro
+stages all end here. The system's kind (llm | vad) is that of ``evaluate.system`` in the systems
+registry (qwen_vad.scoring.systems).
+
+Under a multi-process launch (``torchrun`` / ``accelerate launch``) every rank scores its share of
+the batches (qwen_vad.scoring.sharding), every rank gets all the rows and learns the same
+threshold, and rank 0 writes the outputs: the predictions are those of a single process.
 """
 
 from __future__ import annotations
@@ -29,9 +34,11 @@ from qwen_vad.data.datasets import Dataset
 from qwen_vad.prompts import format_prompt_file
 from qwen_vad.runs import Run
 from qwen_vad.scoring.base import Scorer
-from qwen_vad.scoring.batches import ScoredClips, score_clips
+from qwen_vad.distributed import is_main_process
+from qwen_vad.scoring.batches import RANK_COLUMN, ScoredClips, score_clips
 from qwen_vad.scoring.input_checks import input_warnings
 from qwen_vad.scoring.latency import STAGES, percentiles_ms
+from qwen_vad.scoring.loading import input_workers
 from qwen_vad.scoring.predictions import SYSTEM_KIND_COLUMN, is_speech_label, predictions_frame, with_system_kind
 from qwen_vad.scoring.subsets import subset_clips
 from qwen_vad.scoring.systems import system_kind
@@ -67,14 +74,17 @@ def protocol_clips(cfg: Config, dataset: Dataset) -> dict[str, pd.DataFrame]:
 def score_and_record(cfg: Config, run: Run, scorer: Scorer, dataset: Dataset, extra_metrics: dict | None = None) -> ProtocolResult:
     """Score dev and the reported split, learn the threshold on dev, write the run's outputs."""
     kind = system_kind(cfg)
+    workers = input_workers(cfg.evaluate.num_workers, scorer)
     scored = {
-        split: score_clips(scorer, clips, dataset.folder, cfg.evaluate.warmup_batches, desc=f"{scorer.system} {split}")
+        split: score_clips(scorer, clips, dataset.folder, cfg.evaluate.warmup_batches, desc=f"{scorer.system} {split}",
+                           num_workers=workers, data_parallel=True)
         for split, clips in protocol_clips(cfg, dataset).items()
-    }
+    }  # fmt: skip
     threshold = decide_threshold(cfg.evaluate, scorer, scored)
     predictions = pd.concat([predictions_frame(s.rows, scorer, threshold["threshold"]) for s in scored.values()], ignore_index=True)
     predictions = with_system_kind(predictions, kind)
-    write_outputs(run, predictions, threshold, scored, scorer, kind, dataset, extra_metrics)
+    if is_main_process():  # every rank holds the same predictions; one writes them
+        write_outputs(run, predictions, threshold, scored, scorer, kind, dataset, extra_metrics)
     return ProtocolResult(predictions, threshold, scored)
 
 
@@ -119,6 +129,9 @@ def write_outputs(
         "skipped_clips": {split: len(result.skipped) for split, result in scored.items()},
         "splits": {split: classification_metrics(frame) for split, frame in predictions.groupby("split")},
         "latency_ms": latency_summary(predictions),
+        # Per process of a multi-process launch (one entry, "0", in a single process).
+        "latency_ms_by_rank": {str(rank): latency_summary(rows) for rank, rows in predictions.groupby(RANK_COLUMN)},
+        "scoring_loop": {split: result.timing for split, result in scored.items()},
         "warnings": warnings,
         **(extra_metrics or {}),
     }
