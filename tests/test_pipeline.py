@@ -182,6 +182,8 @@ def test_each_row_loads_the_stand_in_of_its_model_and_the_report_names_them(pipe
     licences = pd.read_csv(latest(root, "report", "paper") / "tables" / "licences.csv", dtype=str).set_index("system")
     assert licences.loc["c1", "model or VAD"] == "qwen3_omni (tiny stand-in for Qwen3-Omni-30B-A3B-Instruct)"
     assert "this project's own random checkpoint" in licences.loc["c1", "licence"]
+    # B4 scores B3's adapter: the licence row says so, like B3's own row.
+    assert licences.loc["b4", "model or VAD"].endswith("+ LoRA adapter trained by this harness (the base model's licence applies)")
 
 
 def test_every_stage_ran_once_and_the_rerun_skips_them(pipeline_run) -> None:

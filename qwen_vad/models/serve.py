@@ -44,6 +44,7 @@ import torch
 from qwen_vad.config import DecodingConfig, ModelConfig
 from qwen_vad.decoding import LLMScorer, greedy_generation_config, left_padded_position_ids
 from qwen_vad.errors import UserError
+from qwen_vad.http_json import send_json_reply
 from qwen_vad.models.loader import load_model
 from qwen_vad.prompts import GENERATE_MODE, PromptError, PromptTemplate
 from qwen_vad.serving import wire
@@ -180,15 +181,7 @@ def _handler_for(server: CheckpointServer) -> type[BaseHTTPRequestHandler]:
                 self._send(*_error(500, f"{type(err).__name__}: {err}", "InternalServerError"))
 
         def _send(self, status: int, reply: dict) -> None:
-            data = json.dumps(reply).encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (its timeout) before the answer was ready
+            send_json_reply(self, status, json.dumps(reply).encode())
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the http.server signature)
             log.debug("serve: " + format, *args)

@@ -9,20 +9,15 @@ model) are not retried: waiting does not fix them.
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
-import os
 import time
-import urllib.error
-import urllib.request
 
 from qwen_vad.config import OpenAIOptimizerConfig
 from qwen_vad.errors import UserError
+from qwen_vad.http_json import RefusedHTTPError, TransientHTTPError, bearer_headers, http_call
 
 log = logging.getLogger(__name__)
-
-RETRIED_HTTP_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
 class OptimizerError(UserError, RuntimeError):
@@ -31,10 +26,6 @@ class OptimizerError(UserError, RuntimeError):
 
 class OptimizerUnavailableError(OptimizerError):
     """The server did not answer usefully within the retries."""
-
-
-class _TransientError(Exception):
-    pass
 
 
 class OpenAIChatOptimizer:
@@ -69,7 +60,7 @@ class OpenAIChatOptimizer:
                 time.sleep(wait)
             try:
                 return self._post(body)
-            except _TransientError as err:
+            except TransientHTTPError as err:
                 last_error = str(err)
         raise OptimizerUnavailableError(
             f"the optimizer server at {self.cfg.base_url} gave no usable answer after "
@@ -79,26 +70,11 @@ class OpenAIChatOptimizer:
         )
 
     def _post(self, body: dict) -> list[str]:
-        request = urllib.request.Request(self.url, data=json.dumps(body).encode(), headers=self._headers(), method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=self.cfg.timeout_s) as response:
-                payload = response.read()
-        except urllib.error.HTTPError as err:
-            detail = err.read()[:300].decode("utf-8", "replace")
-            if err.code in RETRIED_HTTP_STATUSES:
-                raise _TransientError(f"HTTP {err.code}: {detail}") from None
-            raise OptimizerError(f"{self.url} answered HTTP {err.code}: {detail}{_status_hint(err.code, self.cfg)}") from None
-        except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as err:
-            reason = getattr(err, "reason", err)
-            raise _TransientError(f"{type(reason).__name__}: {reason}") from None
+            payload = http_call(self.url, json.dumps(body).encode(), bearer_headers(self.cfg.api_key_env), self.cfg.timeout_s)
+        except RefusedHTTPError as err:
+            raise OptimizerError(f"{err}{_status_hint(err.status, self.cfg)}") from None
         return _completion_texts(payload)
-
-    def _headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json"}
-        key = os.environ.get(self.cfg.api_key_env, "") if self.cfg.api_key_env else ""
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        return headers
 
 
 def _completion_texts(payload: bytes) -> list[str]:
@@ -106,9 +82,9 @@ def _completion_texts(payload: bytes) -> list[str]:
         choices = json.loads(payload)["choices"]
         texts = [choice["message"]["content"] or "" for choice in choices]
     except (ValueError, KeyError, TypeError):
-        raise _TransientError(f"not a chat completion: {payload[:200]!r}") from None
+        raise TransientHTTPError(f"not a chat completion: {payload[:200]!r}") from None
     if not texts:
-        raise _TransientError("a chat completion without choices")
+        raise TransientHTTPError("a chat completion without choices")
     return texts
 
 

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from qwen_vad.http_json import send_json_reply
 from qwen_vad.opro.meta_prompt import shown_history
 
 log = logging.getLogger(__name__)
@@ -187,15 +188,7 @@ def _handler_for(server: ScriptedOptimizerServer) -> type[BaseHTTPRequestHandler
             self._send(*server.answer(body, self.headers.get("Authorization")))
 
         def _send(self, status: int, text: str) -> None:
-            data = text.encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (its timeout) before the scripted delay ended
+            send_json_reply(self, status, text.encode())
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the http.server signature)
             log.debug("scripted optimizer: " + format, *args)

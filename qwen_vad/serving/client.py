@@ -10,27 +10,21 @@ unknown model) are not retried: waiting does not fix them.
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
-import os
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from qwen_vad.config import ModelConfig
 from qwen_vad.errors import ConfigError, UserError
+from qwen_vad.http_json import RefusedHTTPError, TransientHTTPError, bearer_headers, http_call
 from qwen_vad.serving.answer_log import AnswerLog, request_key
 from qwen_vad.serving.wire import MissingOptionError, NotACompletion
 
 log = logging.getLogger(__name__)
-
-RETRIED_HTTP_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-
 
 class ScoringServerError(UserError, RuntimeError):
     """The scoring server cannot score as asked; the message says what to change."""
@@ -38,10 +32,6 @@ class ScoringServerError(UserError, RuntimeError):
 
 class ScoringServerUnavailable(ScoringServerError):
     """The server gave no usable answer within the retries (down, restarting, overloaded)."""
-
-
-class _Transient(Exception):
-    pass
 
 
 class _GaveUp(Exception):
@@ -122,7 +112,7 @@ class ServerClient:
                     raise _GaveUp()
             try:
                 return call()
-            except (_Transient, NotACompletion) as err:
+            except (TransientHTTPError, NotACompletion) as err:
                 last_error = str(err)
             except MissingOptionError as err:
                 raise ScoringServerError(
@@ -136,26 +126,10 @@ class ServerClient:
         )
 
     def _request(self, route: str, data: bytes | None = None) -> bytes:
-        url = f"{self.base_url}/{route}"
-        request = urllib.request.Request(url, data=data, headers=self._headers(), method="POST" if data is not None else "GET")
         try:
-            with urllib.request.urlopen(request, timeout=self.cfg.server_timeout_s) as response:
-                return response.read()
-        except urllib.error.HTTPError as err:
-            detail = err.read()[:300].decode("utf-8", "replace")
-            if err.code in RETRIED_HTTP_STATUSES:
-                raise _Transient(f"HTTP {err.code}: {detail}") from None
-            raise ScoringServerError(f"{url} answered HTTP {err.code}: {' '.join(detail.split())}{self._status_hint(err.code)}") from None
-        except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as err:
-            reason = getattr(err, "reason", err)
-            raise _Transient(f"{type(reason).__name__}: {reason}") from None
-
-    def _headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json"}
-        key = os.environ.get(self.cfg.server_api_key_env, "") if self.cfg.server_api_key_env else ""
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        return headers
+            return http_call(f"{self.base_url}/{route}", data, bearer_headers(self.cfg.server_api_key_env), self.cfg.server_timeout_s)
+        except RefusedHTTPError as err:
+            raise ScoringServerError(f"{err}{self._status_hint(err.status)}") from None
 
     def _status_hint(self, status: int) -> str:
         if status in (401, 403):
@@ -171,4 +145,4 @@ def _model_ids(response: bytes) -> list[str]:
     try:
         return [str(entry["id"]) for entry in json.loads(response)["data"]]
     except (ValueError, KeyError, TypeError):
-        raise _Transient(f"not a model list: {response[:200]!r}") from None
+        raise TransientHTTPError(f"not a model list: {response[:200]!r}") from None
