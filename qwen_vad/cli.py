@@ -45,7 +45,10 @@ USER_ERROR_EXIT = 2
 # Validation
 
 
+@functools.cache
 def schema() -> DictConfig:
+    """The defaults as a DictConfig, built once (building it is most of a compose's time). Only
+    merged into, which copies it: never modify the returned node."""
     return OmegaConf.structured(Config)
 
 
