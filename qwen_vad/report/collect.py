@@ -41,6 +41,13 @@ class SystemRun:
         return self.kind == LLM
 
     @property
+    def scores_adapter(self) -> bool:
+        """The LLM scored carries a LoRA adapter: trained by this run (finetune) or loaded
+        (``model.adapter``, or B3's through ``model.adapter_from_finetune`` as B4 does)."""
+        model = self.config.model
+        return self.is_llm and (self.stage == "finetune" or bool(model.adapter) or bool(model.get("adapter_from_finetune")))
+
+    @property
     def label(self) -> str:
         """"WebRTC VAD (webrtc-mode3)": the registered system's label (qwen_vad.scoring.systems)
         and what its run called itself; the run's own name for a system no longer registered."""

@@ -67,7 +67,7 @@ def scored_with(run: SystemRun) -> dict[str, str]:
         what = checkpoint_name(checkpoint)
         if checkpoint != requested:
             what += f" (tiny stand-in for {checkpoint_name(requested)})"
-        if run.stage == "finetune" or cfg.model.adapter or cfg.model.get("adapter_from_finetune"):
+        if run.scores_adapter:
             what += " + LoRA adapter trained by this harness (the base model's licence applies)"
     else:
         entry = SYSTEMS.get(str(cfg.evaluate.system))  # a run of a system no longer registered: unknown

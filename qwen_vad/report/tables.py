@@ -171,7 +171,7 @@ def describe_run(run: SystemRun) -> dict[str, str]:
     finetuning = "-" if not is_llm else "none"
     if run.stage == "finetune":
         finetuning = f"LoRA r={cfg.finetune.lora.r}, loss={cfg.loss.mode}"
-    elif is_llm and (cfg.model.adapter or cfg.model.get("adapter_from_finetune")):
+    elif run.scores_adapter:
         finetuning = f"LoRA adapter of {cfg.model.adapter_from_finetune}" if cfg.model.get("adapter_from_finetune") else f"LoRA adapter {Path(cfg.model.adapter).name}"
     training_set = (cfg.get("train_data") or {}).get("name")  # a separate training set (B1/B2) has a name
     dataset = str(cfg.data.name) + (f" (trained on {training_set})" if training_set and run.stage == "finetune" else "")
