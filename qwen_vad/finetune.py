@@ -32,6 +32,7 @@ from qwen_vad.config import Config
 from qwen_vad.distributed import is_main_process, wait_for_all_ranks
 from qwen_vad.data.datasets import Dataset, open_evaluation_set, open_training_set
 from qwen_vad.models.families import family_of
+from qwen_vad.models.loader import resolve_device
 from qwen_vad.prompts import AB_MODE, load_prompt
 from qwen_vad.runs import Run
 from qwen_vad.scoring.protocol import score_and_record
@@ -42,7 +43,7 @@ from qwen_vad.training.dev_scoring import DevScorer
 from qwen_vad.training.examples import ClipDataset, load_split
 from qwen_vad.training.labels import AB
 from qwen_vad.training.loss import AnswerLoss
-from qwen_vad.training.model_setup import load_trainable_model, training_device
+from qwen_vad.training.model_setup import load_trainable_model
 from qwen_vad.training.outputs import ADAPTER_FOLDER, TrainingFacts, save_adapter, training_summary, write_trainer_state
 from qwen_vad.training.prompt_sampling import PromptSampler
 from qwen_vad.training.resume import find_resume_point
@@ -73,7 +74,7 @@ def train_adapter(
     if cfg.decoding.mode != AB_MODE:
         raise ConfigError(f"fine-tuning trains and scores the A/B answer: decoding.mode must be {AB_MODE!r}")
     resume = find_resume_point(cfg, run)
-    device = training_device(cfg.model.device)
+    device = resolve_device(cfg.model.device)  # each data-parallel process on its own GPU
     model, processor = load_trainable_model(cfg, device)
     train = load_split(training.manifest, "train", training.folder, cfg.seed)
     log.info("training on %d clips of %s (%d unreadable skipped)%s", len(train.dataset), training.config.name, len(train.skipped),

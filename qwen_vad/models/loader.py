@@ -78,7 +78,7 @@ def load_model(cfg: ModelConfig) -> tuple[PreTrainedModel | PeftModel, Processor
         )
     if cfg.dtype not in TORCH_DTYPES:
         raise ModelLoadError(f"unknown dtype {cfg.dtype!r}; choose one of {sorted(TORCH_DTYPES)}")
-    device = process_device(resolve_device(cfg.device))  # each data-parallel process on its own GPU
+    device = resolve_device(cfg.device)
     if cfg.load_in_4bit:
         _check_four_bit_possible(device)
     if cfg.adapter is not None:
@@ -133,14 +133,15 @@ def _raise_unreadable(checkpoint: str, err: Exception) -> None:
 
 
 def resolve_device(device: str) -> str:
-    """"auto" becomes "cuda" when a CUDA device is visible, else "cpu"; other names pass through."""
+    """"auto" becomes "cuda" when a CUDA device is visible, else "cpu"; other names pass through.
+    Under a multi-process launch a plain "cuda" is the process's own GPU (cuda:LOCAL_RANK)."""
     if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    elif device.startswith("cuda") and not torch.cuda.is_available():
         raise ModelLoadError(
             f"device {device!r} asked for, but torch sees no CUDA device; use device='cpu'"
         )
-    return device
+    return process_device(device)
 
 
 def resolve_checkpoint(name_or_path: str) -> str:

@@ -19,17 +19,11 @@ from peft import PeftModel, get_peft_model, prepare_model_for_kbit_training
 from transformers import PreTrainedModel, ProcessorMixin, set_seed
 
 from qwen_vad.config import Config, FinetuneConfig
-from qwen_vad.distributed import process_device
 from qwen_vad.errors import ConfigError
 from qwen_vad.models.families import family_of
-from qwen_vad.models.loader import load_model, resolve_device
+from qwen_vad.models.loader import load_model
 
 log = logging.getLogger(__name__)
-
-
-def training_device(requested: str) -> str:
-    """The evaluation's device rule (each data-parallel process on its own GPU)."""
-    return process_device(resolve_device(requested))
 
 
 def load_trainable_model(cfg: Config, device: str) -> tuple[PeftModel, ProcessorMixin]:
